@@ -1,0 +1,23 @@
+"""`python -m app [--host H] [--port P]`: serve the app with uvicorn."""
+
+from __future__ import annotations
+
+import argparse
+
+import uvicorn
+
+from app.main import create_app
+from app.settings import Settings
+
+
+def main(argv: list[str] | None = None) -> None:
+    settings = Settings()
+    parser = argparse.ArgumentParser(prog="python -m app", description=__doc__)
+    parser.add_argument("--host", default=settings.host)
+    parser.add_argument("--port", type=int, default=settings.port)
+    args = parser.parse_args(argv)
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=settings.log_level.lower())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Tailnet analytics: devices, user quota, access logs and dashboard usage."""

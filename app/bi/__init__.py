@@ -1,0 +1,1 @@
+"""Energy prices, weather and production: stores, ingestion clients and queries."""

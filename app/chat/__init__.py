@@ -1,0 +1,1 @@
+"""The BI assistant: retrieval over the factory data and the Claude client."""

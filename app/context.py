@@ -1,0 +1,26 @@
+"""What requests and scheduled jobs share: settings, the database and long-lived clients.
+
+Built once in the lifespan (`app.state.ctx`); routers get it through the `get_context` dependency.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import httpx
+from fastapi import Request
+
+from app.db import Database
+from app.settings import Settings
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    db: Database
+    http: httpx.AsyncClient
+
+
+def get_context(request: Request) -> AppContext:
+    ctx: AppContext = request.app.state.ctx
+    return ctx

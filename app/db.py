@@ -1,0 +1,126 @@
+"""The database: SQLite in WAL mode by default, any SQLAlchemy async URL (DATABASE_URL) otherwise.
+
+Each feature declares its tables and an ordered list of migrations in its own `tables` module;
+`Database.migrate()` applies the ones not yet recorded, per component, at start-up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+metadata = sa.MetaData()
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One schema step of one component; `apply` runs inside the migration's transaction."""
+
+    version: int
+    description: str
+    apply: Callable[[Connection], None]
+
+
+def create_tables(*tables: sa.Table) -> Callable[[Connection], None]:
+    """A migration step that creates `tables` (and their indexes)."""
+
+    def apply(conn: Connection) -> None:
+        for table in tables:
+            table.create(conn, checkfirst=True)
+
+    return apply
+
+
+schema_migrations = sa.Table(
+    "schema_migrations",
+    metadata,
+    sa.Column("component", sa.String(64), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("description", sa.String(200), nullable=False),
+    sa.Column("applied_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+)
+
+
+def _sqlite_pragmas(busy_timeout_ms: int) -> Callable[[Any, Any], None]:
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    return on_connect
+
+
+class Database:
+    """The app's engine, created once in the lifespan and shared by requests and scheduled jobs."""
+
+    def __init__(self, url: str, busy_timeout_ms: int = 5000) -> None:
+        parsed = make_url(url)
+        self.is_sqlite = parsed.get_backend_name() == "sqlite"
+        connect_args: dict[str, Any] = {}
+        if self.is_sqlite:
+            if parsed.database and parsed.database != ":memory:":
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            connect_args["timeout"] = busy_timeout_ms / 1000
+        self.engine: AsyncEngine = create_async_engine(url, connect_args=connect_args, pool_pre_ping=True)
+        if self.is_sqlite:
+            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas(busy_timeout_ms))
+
+    def connect(self) -> Any:
+        """`async with db.connect() as conn:` for reads."""
+        return self.engine.connect()
+
+    def begin(self) -> Any:
+        """`async with db.begin() as conn:` for a write transaction, committed on exit."""
+        return self.engine.begin()
+
+    async def migrate(self, components: Sequence[tuple[str, Sequence[Migration]]] | None = None) -> list[str]:
+        """Apply pending migrations; returns `component:version` of each one applied."""
+        if components is None:
+            from app.migrations import COMPONENTS
+
+            components = COMPONENTS
+        applied: list[str] = []
+        async with self.begin() as conn:
+            await conn.run_sync(lambda sync_conn: schema_migrations.create(sync_conn, checkfirst=True))
+        for component, migrations in components:
+            done = await self._applied_versions(component)
+            for migration in sorted(migrations, key=lambda m: m.version):
+                if migration.version in done:
+                    continue
+                async with self.begin() as conn:
+                    await conn.run_sync(migration.apply)
+                    await conn.execute(
+                        schema_migrations.insert().values(
+                            component=component, version=migration.version, description=migration.description
+                        )
+                    )
+                applied.append(f"{component}:{migration.version}")
+        return applied
+
+    async def _applied_versions(self, component: str) -> set[int]:
+        async with self.connect() as conn:
+            rows = await conn.execute(
+                sa.select(schema_migrations.c.version).where(schema_migrations.c.component == component)
+            )
+            return {row[0] for row in rows}
+
+    async def ping(self) -> bool:
+        try:
+            async with self.connect() as conn:
+                await conn.execute(sa.text("SELECT 1"))
+            return True
+        except Exception:
+            return False
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# One set-up for `make run`, `make test` and `.ci/run`.
+#
+#   scripts/setup.sh venv       the virtualenv in .venv, installed from pyproject.toml + constraints.txt
+#   scripts/setup.sh services   the Debian packages the tests need, and a running dockerd
+#   scripts/setup.sh all        both
+#
+# Every step is idempotent: a second run only checks.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$ROOT/.venv"
+PYTHON="${PYTHON:-python3.11}"
+command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
+
+DEBIAN_PACKAGES=(docker.io socat nginx-light docker-registry apache2-utils chromium debootstrap wrk)
+# Each package and the command that shows it is installed.
+declare -A PACKAGE_COMMAND=(
+    [docker.io]=dockerd [socat]=socat [nginx-light]=nginx [docker-registry]=docker-registry
+    [apache2-utils]=htpasswd [chromium]=chromium [debootstrap]=debootstrap [wrk]=wrk
+)
+
+log() { printf '[setup] %s\n' "$*" >&2; }
+
+setup_venv() {
+    local stamp="$VENV/.installed"
+    if [[ ! -x "$VENV/bin/python" ]]; then
+        log "creating the virtualenv in .venv"
+        "$PYTHON" -m venv "$VENV"
+    fi
+    # Reinstall only when the declared dependencies changed.
+    local want
+    want="$(cat "$ROOT/pyproject.toml" "$ROOT/constraints.txt" | sha256sum | cut -d' ' -f1)"
+    if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
+        return 0
+    fi
+    log "installing the project and its pinned dependencies"
+    "$VENV/bin/pip" install --quiet --upgrade pip
+    "$VENV/bin/pip" install --quiet -c "$ROOT/constraints.txt" -e "$ROOT[dev]"
+    echo "$want" > "$stamp"
+}
+
+setup_packages() {
+    local missing=()
+    for pkg in "${DEBIAN_PACKAGES[@]}"; do
+        command -v "${PACKAGE_COMMAND[$pkg]}" >/dev/null 2>&1 || missing+=("$pkg")
+    done
+    [[ ${#missing[@]} -eq 0 ]] && return 0
+    if [[ $(id -u) -ne 0 ]]; then
+        log "missing Debian packages: ${missing[*]}; run as root or: sudo apt-get install ${missing[*]}"
+        exit 1
+    fi
+    log "installing Debian packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    # The distribution starts the registry as a service on :5000; tests run their own.
+    if command -v systemctl >/dev/null 2>&1; then systemctl disable --now docker-registry >/dev/null 2>&1 || true; fi
+}
+
+setup_dockerd() {
+    if docker info >/dev/null 2>&1; then
+        return 0
+    fi
+    if [[ $(id -u) -ne 0 ]]; then
+        log "no Docker engine answers and this user cannot start dockerd; start it, then retry"
+        exit 1
+    fi
+    log "starting dockerd"
+    mkdir -p /var/log
+    nohup dockerd > /var/log/dockerd.log 2>&1 &
+    for _ in $(seq 1 60); do
+        if docker info >/dev/null 2>&1; then
+            log "dockerd is up"
+            return 0
+        fi
+        sleep 1
+    done
+    log "dockerd did not answer within 60 s; its log:"
+    tail -n 30 /var/log/dockerd.log >&2
+    exit 1
+}
+
+case "${1:-all}" in
+    venv) setup_venv ;;
+    services) setup_packages; setup_dockerd ;;
+    all) setup_packages; setup_dockerd; setup_venv ;;
+    *) echo "usage: $0 [venv|services|all]" >&2; exit 2 ;;
+esac

@@ -1,0 +1,57 @@
+"""Shared fixtures. Tests that need a service are marked; a missing service fails the run, loudly.
+
+To run a layer on a machine without that service, deselect it: `pytest -m "not docker"`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support import docker as docker_support
+from tests.support.requirements import SERVICE_CHECKS, missing_services
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = REPO_ROOT / "build" / "test-artifacts"
+
+
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    needed = {
+        marker.name for item in items for marker in item.iter_markers() if marker.name in SERVICE_CHECKS
+    }
+    missing = missing_services(needed)
+    if missing:
+        raise pytest.UsageError(
+            "the selected tests need services this machine lacks: "
+            + "; ".join(missing)
+            + ". Run `make test` (it installs and starts them), or deselect them with -m."
+        )
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO_ROOT
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+def docker_engine() -> Iterator[None]:
+    """A running Docker engine; the `docker` marker makes its absence fail the run at collection."""
+    if not docker_support.engine_available():
+        pytest.fail("no Docker engine answers: run `bash scripts/setup.sh services`")
+    yield
+
+
+@pytest.fixture(scope="session")
+def base_image(docker_engine: None) -> str:
+    """Tag of the Debian bookworm base image with Python, built once per machine."""
+    return docker_support.build_base_image()
