@@ -9,6 +9,9 @@ import httpx
 from fastapi import FastAPI
 
 from app import __version__
+from app.analytics.router import router as analytics_router
+from app.bi.router import router as bi_router
+from app.chat.router import router as chat_router
 from app.context import AppContext
 from app.db import Database
 from app.settings import Settings
@@ -35,4 +38,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """Liveness: the process answers."""
         return {"status": "ok"}
 
+    app.include_router(bi_router)
+    app.include_router(chat_router)
+    app.include_router(analytics_router)
     return app

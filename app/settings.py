@@ -42,6 +42,12 @@ class Settings(BaseSettings):
     # --- scheduler -------------------------------------------------------------------------------
     scheduler_enabled: bool = True
 
+    # --- BI data (prices, weather, production) ----------------------------------------------------
+
+    # --- chat ------------------------------------------------------------------------------------
+
+    # --- analytics -------------------------------------------------------------------------------
+
     @cached_property
     def database_url(self) -> str:
         if self.database_url_override:
