@@ -6,8 +6,9 @@ Each feature declares its tables and an ordered list of migrations in its own `t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,63 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 metadata = sa.MetaData()
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """A timestamp stored and returned as timezone-aware UTC on every backend.
+
+    SQLite keeps no zone and hands back naive datetimes; this type converts aware values to UTC on the
+    way in (naive values are refused: their zone is unknown) and marks values read back as UTC.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value!r}: give a timezone-aware value (UTC)")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def utc_now() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+def upsert(
+    table: sa.Table,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    dialect: str,
+    index_elements: Sequence[str] | None = None,
+    update_columns: Sequence[str] | None = None,
+) -> Any:
+    """`INSERT ... ON CONFLICT (key) DO UPDATE` for SQLite and PostgreSQL.
+
+    `index_elements` defaults to the table's primary key, `update_columns` to every other column of the
+    first row. Execute the result with `await conn.execute(stmt)`; `dialect` is `conn.dialect.name`.
+    """
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    elif dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        raise ValueError(f"upsert does not support the {dialect!r} database; use SQLite or PostgreSQL")
+    keys = list(index_elements or [column.name for column in table.primary_key.columns])
+    stmt = dialect_insert(table).values(list(rows))
+    names = update_columns if update_columns is not None else [k for k in rows[0] if k not in keys]
+    if not names:
+        return stmt.on_conflict_do_nothing(index_elements=keys)
+    return stmt.on_conflict_do_update(index_elements=keys, set_={name: stmt.excluded[name] for name in names})
 
 
 @dataclass(frozen=True)
