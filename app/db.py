@@ -63,14 +63,13 @@ def upsert(
     `index_elements` defaults to the table's primary key, `update_columns` to every other column of the
     first row. Execute the result with `await conn.execute(stmt)`; `dialect` is `conn.dialect.name`.
     """
-    if dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    elif dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    inserts: dict[str, Callable[[sa.Table], Any]] = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+    if dialect not in inserts:
         raise ValueError(f"upsert does not support the {dialect!r} database; use SQLite or PostgreSQL")
     keys = list(index_elements or [column.name for column in table.primary_key.columns])
-    stmt = dialect_insert(table).values(list(rows))
+    stmt = inserts[dialect](table).values(list(rows))
     names = update_columns if update_columns is not None else [k for k in rows[0] if k not in keys]
     if not names:
         return stmt.on_conflict_do_nothing(index_elements=keys)
