@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -29,6 +30,12 @@ class Settings(BaseSettings):
     environment: str = Field(default="local", description="local, dev or prod: shown by /version")
     version: str = Field(default="dev", description="release version or git commit, shown by /version")
     image_digest: str = Field(default="", description="image digest the app runs from, shown by /version")
+    git_commit: str = Field(default="", description="git commit the app was built from, shown by /version")
+    log_format: Literal["json", "text"] = Field(
+        default="json", description="json: one JSON object per line (for collectors); text: for a terminal"
+    )
+    http_timeout_seconds: float = Field(default=10.0, gt=0, description="total timeout of outbound calls")
+    http_connect_timeout_seconds: float = Field(default=5.0, gt=0, description="connect timeout, outbound")
 
     # --- storage ---------------------------------------------------------------------------------
     data_dir: Path = Path("data")
@@ -41,10 +48,113 @@ class Settings(BaseSettings):
 
     # --- scheduler -------------------------------------------------------------------------------
     scheduler_enabled: bool = True
+    scheduler_lease_seconds: float = Field(
+        default=60.0, gt=0, description="how long the runner's database lease lasts without renewal"
+    )
+    scheduler_lease_renew_seconds: float = Field(
+        default=15.0, gt=0, description="how often the process holding the lease renews it (and others retry)"
+    )
+    scheduler_misfire_grace_seconds: int = Field(
+        default=300, ge=1, description="a job run late by up to this much still runs (once: coalesced)"
+    )
+    scheduler_instance_id: str = Field(
+        default="", description="this process's lease holder id; default: hostname:pid"
+    )
+    scheduler_run_on_start: bool = Field(
+        default=True, description="run each ingestion job right after the lease is taken, then on interval"
+    )
+    prices_interval_seconds: float = Field(default=3600, gt=0, description="job ingest-prices (REE)")
+    weather_interval_seconds: float = Field(default=1800, gt=0, description="job ingest-weather")
+    gap_check_interval_seconds: float = Field(default=7200, gt=0, description="job backfill-gaps")
 
     # --- BI data (prices, weather, production) ----------------------------------------------------
+    ree_base_url: str = Field(default="https://apidatos.ree.es", description="REE apidatos (PVPC prices)")
+    open_meteo_base_url: str = Field(default="https://api.open-meteo.com", description="Open-Meteo forecast")
+    aemet_base_url: str = Field(default="https://opendata.aemet.es", description="AEMET OpenData")
+    aemet_api_key: str = Field(default="", description="AEMET OpenData key; empty: AEMET is not used")
+    aemet_station_id: str = Field(default="5279X", description="AEMET station nearest the factory (Linares)")
+    factory_latitude: float = Field(default=38.151, ge=-90, le=90)
+    factory_longitude: float = Field(default=-3.629, ge=-180, le=180)
+    comfort_min_c: float = Field(default=15.0, description="lower bound of chocolate's comfort band, °C")
+    comfort_max_c: float = Field(default=22.0, description="upper bound of chocolate's comfort band, °C")
+    prices_ahead_hours: int = Field(
+        default=36, ge=1, le=72, description="how far ahead the price job asks REE (day-ahead prices)"
+    )
+    weather_ahead_hours: int = Field(default=48, ge=1, le=384, description="forecast hours kept per fetch")
+    backfill_max_days: int = Field(
+        default=7, ge=1, le=90, description="the gap check fills missing hours at most this many days back"
+    )
+    prices_stale_after_seconds: float = Field(
+        default=3 * 3600, gt=0, description="/ready calls prices stale when the last fetch is older"
+    )
+    weather_stale_after_seconds: float = Field(
+        default=2 * 3600, gt=0, description="/ready calls weather stale when the last fetch is older"
+    )
 
     # --- chat ------------------------------------------------------------------------------------
+    anthropic_api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("ANTHROPIC_API_KEY", "CF_ANTHROPIC_API_KEY"),
+        description="Claude API key; empty: /chat answers with the retrieved figures only (degraded)",
+    )
+    anthropic_base_url: str = Field(
+        default="https://api.anthropic.com",
+        validation_alias=AliasChoices("ANTHROPIC_BASE_URL", "CF_ANTHROPIC_BASE_URL"),
+        description="Messages API base URL (tests point it at a local stand-in)",
+    )
+    chat_model: str = Field(default="claude-haiku-5-5", description="Claude model id the chat asks")
+    chat_max_tokens: int = Field(default=700, ge=16, le=8192, description="answer length cap, tokens")
+    chat_request_timeout_seconds: float = Field(
+        default=12.0, gt=0, description="timeout of one Messages API attempt (the SDK's `timeout`)"
+    )
+    chat_max_retries: int = Field(
+        default=1, ge=0, le=5, description="SDK retries on 429/5xx/connection errors, within the budget"
+    )
+    chat_answer_budget_seconds: float = Field(
+        default=25.0, gt=0, description="a chat answer (model call and retries included) ends within this"
+    )
+    chat_context_token_budget: int = Field(
+        default=1200, ge=100, le=50_000, description="upper bound of the factory-data context, tokens"
+    )
+    chat_conversation_turns: int = Field(
+        default=3, ge=0, le=20, description="earlier question/answer pairs of a conversation sent along"
+    )
+    chat_cache_min_prefix_tokens: int = Field(
+        default=4096, ge=0, description="prompt caching is asked for when the system prompt is this long"
+    )
+    chat_model_prices: dict[str, dict[str, float]] = Field(
+        default={
+            "claude-haiku-5-5": {"input": 0.10, "output": 0.50, "cache_write": 0.125, "cache_read": 0.01},
+            "claude-haiku-4-5": {"input": 1.00, "output": 5.00, "cache_write": 1.25, "cache_read": 0.10},
+            "claude-sonnet-5": {"input": 2.00, "output": 10.00, "cache_write": 2.50, "cache_read": 0.20},
+        },
+        description="USD per million tokens per model: input, output, cache_write, cache_read",
+    )
+    chat_usd_to_eur: float = Field(default=0.92, gt=0, description="exchange rate for the € costs shown")
+    chat_rate_limit_requests: int = Field(default=20, ge=1, description="questions per identity per window")
+    chat_rate_limit_window_seconds: float = Field(default=60.0, gt=0, description="rate-limit window")
+    chat_trusted_proxies: list[str] = Field(
+        default=[],
+        description="peer addresses/CIDRs of the sidecar proxy whose Tailscale-User-Login header is "
+        'believed (JSON list, e.g. ["172.30.0.0/24"]); empty: the header is never believed',
+    )
+    chat_fixed_schedule_start_hour: int = Field(
+        default=8, ge=0, le=23, description="local start hour of the fixed schedule savings compare against"
+    )
+    chat_batch_hours: int = Field(default=3, ge=1, le=12, description="length of the production windows")
+    chat_high_price_eur_kwh: float = Field(
+        default=0.20, gt=0, description="prices above this raise a chat alert, €/kWh"
+    )
+
+    @field_validator("chat_model_prices")
+    @classmethod
+    def _prices_have_every_rate(cls, value: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        needed = {"input", "output", "cache_write", "cache_read"}
+        for model, rates in value.items():
+            missing = needed - set(rates)
+            if missing:
+                raise ValueError(f"CF_CHAT_MODEL_PRICES[{model!r}] lacks {sorted(missing)}")
+        return value
 
     # --- analytics -------------------------------------------------------------------------------
 

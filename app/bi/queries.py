@@ -1,0 +1,422 @@
+"""Questions the dashboard and the chat ask of the factory's data, answered from the database.
+
+Every function takes the app's `Database` (`ctx.db`) and, where "now" matters, an optional `now`
+(timezone-aware; default: the current time) so callers and tests can ask about any moment. Results are
+small frozen dataclasses whose field names carry their units (`_eur_kwh`, `_c`, `_pct`, `_kg`, `_kwh`).
+Prices are €/kWh, temperatures °C, humidity %, all timestamps timezone-aware UTC.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal, cast
+
+import sqlalchemy as sa
+
+from app.bi.tables import energy_prices, production_batches, weather
+from app.bi.tariff import TariffPeriod, hour_start
+from app.db import Database, utc_now
+
+HOUR = timedelta(hours=1)
+
+#: Preferred weather source when several have the same hour (lower index wins).
+WEATHER_SOURCE_PREFERENCE: tuple[str, ...] = ("open-meteo", "aemet", "sample")
+
+
+@dataclass(frozen=True)
+class PricePoint:
+    """The price of one hour, starting at `ts`."""
+
+    ts: datetime
+    price_eur_kwh: float
+    tariff_period: TariffPeriod
+    source: str
+
+
+@dataclass(frozen=True)
+class PriceWindow:
+    """`hours` consecutive hours from `start` to `end` (exclusive) and their mean price."""
+
+    start: datetime
+    end: datetime
+    hours: int
+    avg_price_eur_kwh: float
+    prices: tuple[PricePoint, ...]
+
+
+@dataclass(frozen=True)
+class PeriodStats:
+    tariff_period: TariffPeriod
+    hours: int
+    avg_price_eur_kwh: float
+
+
+@dataclass(frozen=True)
+class PriceStats:
+    """Prices over the `days` before `end`: how many hours were stored, their min/mean/max, per period."""
+
+    days: int
+    start: datetime
+    end: datetime
+    hours: int
+    min_price_eur_kwh: float | None
+    avg_price_eur_kwh: float | None
+    max_price_eur_kwh: float | None
+    cheapest: PricePoint | None
+    priciest: PricePoint | None
+    by_period: tuple[PeriodStats, ...] = field(default_factory=tuple)
+
+
+ComfortStatus = Literal["below", "within", "above"]
+
+
+@dataclass(frozen=True)
+class WeatherNow:
+    """The weather of the hour containing `now` (or the newest hour before it) and the comfort band."""
+
+    ts: datetime
+    temperature_c: float
+    humidity_pct: float
+    source: str
+    comfort_min_c: float
+    comfort_max_c: float
+    comfort: ComfortStatus
+
+    @property
+    def in_comfort_band(self) -> bool:
+        return self.comfort == "within"
+
+
+@dataclass(frozen=True)
+class ProductSummary:
+    product: str
+    batches: int
+    kg: float
+    kwh: float
+    kwh_per_kg: float | None
+
+
+@dataclass(frozen=True)
+class ProductionSummary:
+    """Batches that started in [start, end): totals, energy per kg, and the same per product."""
+
+    start: datetime
+    end: datetime
+    batches: int
+    kg: float
+    kwh: float
+    kwh_per_kg: float | None
+    by_product: tuple[ProductSummary, ...]
+
+
+@dataclass(frozen=True)
+class Batch:
+    id: int
+    started_at: datetime
+    ended_at: datetime
+    product: str
+    kg: float
+    kwh: float
+    source: str
+
+
+@dataclass(frozen=True)
+class SourceFreshness:
+    """What one source has stored: its newest hour, when it last delivered, and how long ago."""
+
+    dataset: Literal["prices", "weather", "production"]
+    source: str
+    rows: int
+    newest_ts: datetime | None
+    last_fetched_at: datetime | None
+    age_seconds: float | None
+
+
+def _now(now: datetime | None) -> datetime:
+    if now is None:
+        return utc_now()
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError(f"`now` must be timezone-aware, got naive {now!r}")
+    return now
+
+
+def _price_point(row: Any) -> PricePoint:
+    return PricePoint(
+        ts=row.ts, price_eur_kwh=row.price_eur_kwh, tariff_period=row.tariff_period, source=row.source
+    )
+
+
+_PRICE_COLUMNS = (
+    energy_prices.c.ts,
+    energy_prices.c.price_eur_kwh,
+    energy_prices.c.tariff_period,
+    energy_prices.c.source,
+)
+
+
+async def price_series(db: Database, start: datetime, end: datetime) -> list[PricePoint]:
+    """Stored hourly prices with `start <= ts < end`, oldest first."""
+    async with db.connect() as conn:
+        rows = await conn.execute(
+            sa.select(*_PRICE_COLUMNS)
+            .where(energy_prices.c.ts >= start, energy_prices.c.ts < end)
+            .order_by(energy_prices.c.ts)
+        )
+        return [_price_point(row) for row in rows]
+
+
+async def current_price(db: Database, now: datetime | None = None) -> PricePoint | None:
+    """The price of the hour containing `now`; None when that hour is not stored."""
+    hour = hour_start(_now(now))
+    series = await price_series(db, hour, hour + HOUR)
+    return series[0] if series else None
+
+
+async def prices_next_hours(db: Database, hours: int = 24, now: datetime | None = None) -> list[PricePoint]:
+    """Prices from the current hour on, `hours` hours ahead (as far as they are published)."""
+    hour = hour_start(_now(now))
+    return await price_series(db, hour, hour + hours * HOUR)
+
+
+async def prices_last_hours(db: Database, hours: int = 24, now: datetime | None = None) -> list[PricePoint]:
+    """Prices of the `hours` hours up to and including the current one."""
+    hour = hour_start(_now(now))
+    return await price_series(db, hour - (hours - 1) * HOUR, hour + HOUR)
+
+
+def _contiguous_runs(points: Sequence[PricePoint]) -> list[list[PricePoint]]:
+    runs: list[list[PricePoint]] = []
+    for point in points:
+        if runs and point.ts - runs[-1][-1].ts == HOUR:
+            runs[-1].append(point)
+        else:
+            runs.append([point])
+    return runs
+
+
+def cheapest_windows_in(points: Sequence[PricePoint], hours: int, count: int) -> list[PriceWindow]:
+    """The `count` cheapest non-overlapping windows of `hours` consecutive stored hours, cheapest first."""
+    if hours < 1 or count < 1:
+        raise ValueError("hours and count must be at least 1")
+    candidates: list[PriceWindow] = []
+    for run in _contiguous_runs(points):
+        for i in range(len(run) - hours + 1):
+            chunk = tuple(run[i : i + hours])
+            avg = sum(p.price_eur_kwh for p in chunk) / hours
+            candidates.append(
+                PriceWindow(
+                    start=chunk[0].ts,
+                    end=chunk[-1].ts + HOUR,
+                    hours=hours,
+                    avg_price_eur_kwh=avg,
+                    prices=chunk,
+                )
+            )
+    chosen: list[PriceWindow] = []
+    for window in sorted(candidates, key=lambda w: (w.avg_price_eur_kwh, w.start)):
+        if all(window.end <= other.start or window.start >= other.end for other in chosen):
+            chosen.append(window)
+        if len(chosen) == count:
+            break
+    return chosen
+
+
+async def cheapest_windows(
+    db: Database,
+    hours: int = 1,
+    count: int = 3,
+    within_hours: int = 24,
+    now: datetime | None = None,
+) -> list[PriceWindow]:
+    """The cheapest `hours`-long windows starting from the current hour within the next `within_hours`."""
+    points = await prices_next_hours(db, within_hours, now)
+    return cheapest_windows_in(points, hours, count)
+
+
+async def price_stats(db: Database, days: int = 7, now: datetime | None = None) -> PriceStats:
+    """Minimum, mean and maximum price of the stored hours in the `days` days up to the current hour."""
+    if days < 1:
+        raise ValueError("days must be at least 1")
+    end = hour_start(_now(now)) + HOUR
+    start = end - timedelta(days=days)
+    points = await price_series(db, start, end)
+    if not points:
+        return PriceStats(days, start, end, 0, None, None, None, None, None, ())
+    prices = [p.price_eur_kwh for p in points]
+    by_period = []
+    for period in ("P1", "P2", "P3"):
+        in_period = [p.price_eur_kwh for p in points if p.tariff_period == period]
+        if in_period:
+            average = sum(in_period) / len(in_period)
+            by_period.append(PeriodStats(cast(TariffPeriod, period), len(in_period), average))
+    return PriceStats(
+        days=days,
+        start=start,
+        end=end,
+        hours=len(points),
+        min_price_eur_kwh=min(prices),
+        avg_price_eur_kwh=sum(prices) / len(prices),
+        max_price_eur_kwh=max(prices),
+        cheapest=min(points, key=lambda p: (p.price_eur_kwh, p.ts)),
+        priciest=max(points, key=lambda p: (p.price_eur_kwh, p.ts)),
+        by_period=tuple(by_period),
+    )
+
+
+def comfort_status(temperature_c: float, comfort_min_c: float, comfort_max_c: float) -> ComfortStatus:
+    if temperature_c < comfort_min_c:
+        return "below"
+    if temperature_c > comfort_max_c:
+        return "above"
+    return "within"
+
+
+async def weather_now(
+    db: Database,
+    now: datetime | None = None,
+    comfort_min_c: float = 15.0,
+    comfort_max_c: float = 22.0,
+    max_age: timedelta = timedelta(hours=6),
+) -> WeatherNow | None:
+    """The newest stored hour at or before `now` (no older than `max_age`), best source first."""
+    hour = hour_start(_now(now))
+    async with db.connect() as conn:
+        rows = (
+            await conn.execute(
+                sa.select(weather.c.ts, weather.c.source, weather.c.temperature_c, weather.c.humidity_pct)
+                .where(weather.c.ts <= hour, weather.c.ts > hour - max_age)
+                .order_by(weather.c.ts.desc())
+            )
+        ).all()
+    if not rows:
+        return None
+    newest = [row for row in rows if row.ts == rows[0].ts]
+
+    def rank(source: str) -> int:
+        return (
+            WEATHER_SOURCE_PREFERENCE.index(source)
+            if source in WEATHER_SOURCE_PREFERENCE
+            else len(WEATHER_SOURCE_PREFERENCE)
+        )
+
+    best = min(newest, key=lambda row: rank(row.source))
+    return WeatherNow(
+        ts=best.ts,
+        temperature_c=best.temperature_c,
+        humidity_pct=best.humidity_pct,
+        source=best.source,
+        comfort_min_c=comfort_min_c,
+        comfort_max_c=comfort_max_c,
+        comfort=comfort_status(best.temperature_c, comfort_min_c, comfort_max_c),
+    )
+
+
+async def list_batches(db: Database, start: datetime, end: datetime, limit: int = 500) -> list[Batch]:
+    """Production batches that started in [start, end), newest first."""
+    async with db.connect() as conn:
+        rows = await conn.execute(
+            sa.select(production_batches)
+            .where(production_batches.c.started_at >= start, production_batches.c.started_at < end)
+            .order_by(production_batches.c.started_at.desc(), production_batches.c.id.desc())
+            .limit(limit)
+        )
+        return [
+            Batch(
+                id=row.id,
+                started_at=row.started_at,
+                ended_at=row.ended_at,
+                product=row.product,
+                kg=row.kg,
+                kwh=row.kwh,
+                source=row.source,
+            )
+            for row in rows
+        ]
+
+
+def _per_kg(kwh: float, kg: float) -> float | None:
+    return kwh / kg if kg > 0 else None
+
+
+async def production_summary(db: Database, start: datetime, end: datetime) -> ProductionSummary:
+    """Batches, kilograms, kWh and kWh per kg of the batches that started in [start, end)."""
+    async with db.connect() as conn:
+        rows = (
+            await conn.execute(
+                sa.select(
+                    production_batches.c.product,
+                    sa.func.count().label("batches"),
+                    sa.func.sum(production_batches.c.kg).label("kg"),
+                    sa.func.sum(production_batches.c.kwh).label("kwh"),
+                )
+                .where(production_batches.c.started_at >= start, production_batches.c.started_at < end)
+                .group_by(production_batches.c.product)
+                .order_by(production_batches.c.product)
+            )
+        ).all()
+    products = tuple(
+        ProductSummary(
+            product=row.product,
+            batches=int(row.batches),
+            kg=float(row.kg),
+            kwh=float(row.kwh),
+            kwh_per_kg=_per_kg(float(row.kwh), float(row.kg)),
+        )
+        for row in rows
+    )
+    kg = sum(p.kg for p in products)
+    kwh = sum(p.kwh for p in products)
+    return ProductionSummary(
+        start=start,
+        end=end,
+        batches=sum(p.batches for p in products),
+        kg=kg,
+        kwh=kwh,
+        kwh_per_kg=_per_kg(kwh, kg),
+        by_product=products,
+    )
+
+
+async def data_freshness(db: Database, now: datetime | None = None) -> list[SourceFreshness]:
+    """Per stored source: rows, newest hour, last delivery and its age in seconds at `now`."""
+    moment = _now(now)
+    queries = (
+        ("prices", energy_prices, energy_prices.c.ts, energy_prices.c.fetched_at),
+        ("weather", weather, weather.c.ts, weather.c.fetched_at),
+        ("production", production_batches, production_batches.c.started_at, production_batches.c.created_at),
+    )
+    result: list[SourceFreshness] = []
+    async with db.connect() as conn:
+        for dataset, table, ts, fetched in queries:
+            rows = await conn.execute(
+                sa.select(table.c.source, sa.func.count(), sa.func.max(ts), sa.func.max(fetched))
+                .group_by(table.c.source)
+                .order_by(table.c.source)
+            )
+            for source, count, newest, last in rows:
+                newest_ts = _as_utc(newest)
+                last_fetched = _as_utc(last)
+                result.append(
+                    SourceFreshness(
+                        dataset=dataset,  # type: ignore[arg-type]
+                        source=source,
+                        rows=int(count),
+                        newest_ts=newest_ts,
+                        last_fetched_at=last_fetched,
+                        age_seconds=(moment - last_fetched).total_seconds() if last_fetched else None,
+                    )
+                )
+    return result
+
+
+def _as_utc(value: datetime | str | None) -> datetime | None:
+    """Aggregates (max) bypass the column type on SQLite: bring them back to aware UTC."""
+    from app.db import UTCDateTime
+
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return UTCDateTime().process_result_value(value, None)  # type: ignore[arg-type]
