@@ -36,7 +36,7 @@ setup_venv() {
     fi
     log "installing the project and its pinned dependencies"
     "$VENV/bin/pip" install --quiet --upgrade pip
-    "$VENV/bin/pip" install --quiet -c "$ROOT/constraints.txt" -e "$ROOT[dev]"
+    "$VENV/bin/pip" install --quiet -c "$ROOT/constraints.txt" -e "$ROOT[dev,infra]"
     echo "$want" > "$stamp"
 }
 
