@@ -14,6 +14,7 @@ from app.bi.router import router as bi_router
 from app.chat.router import router as chat_router
 from app.context import AppContext
 from app.db import Database
+from app.pages import install_pages
 from app.settings import Settings
 
 
@@ -41,4 +42,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(bi_router)
     app.include_router(chat_router)
     app.include_router(analytics_router)
+    install_pages(app)
     return app
