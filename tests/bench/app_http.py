@@ -1,0 +1,136 @@
+"""HTTP throughput and latency of the app's endpoints against a do-nothing endpoint in the same process.
+
+The app runs under one uvicorn worker with the stand-ins and the sample data (see `app_stack`); the load
+comes from separate processes (`http_load` at fixed rates, then `wrk` for the closed-loop maximum).
+For each rate the ceiling is measured first, then every endpoint, so each ratio compares two figures
+taken minutes apart at most, on the same machine state.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.bench import http_load
+from tests.bench.app_stack import AppStack
+from tests.bench.ceiling_app import CEILING_PATH
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+STATIC_DIR = REPO_ROOT / "app" / "static"
+FIXED_ENDPOINTS = ["/health", "/analytics/devices"]
+# A fixed-rate run whose generator sent requests later than this (p99) measured the generator, not the app.
+GENERATOR_LAG_LIMIT_MS = 5.0
+
+
+def plain_get_paths(schema: dict[str, Any]) -> dict[str, set[str]]:
+    """GET paths of the OpenAPI schema that need no path or required query parameter, with their tags."""
+    found: dict[str, set[str]] = {}
+    for path, operations in schema.get("paths", {}).items():
+        get = operations.get("get")
+        if not get or "{" in path:
+            continue
+        if any(p.get("required") for p in get.get("parameters", [])):
+            continue
+        found[path] = set(get.get("tags", []))
+    return found
+
+
+def dashboard_paths(schema_paths: dict[str, set[str]], static_dir: Path = STATIC_DIR) -> list[str]:
+    """The data endpoints the dashboard page asks for: paths quoted in its HTML/JS that the schema serves."""
+    literals: set[str] = set()
+    for page in sorted(static_dir.rglob("*")):
+        if not page.is_file() or page.suffix not in {".html", ".js"} or "vendor" in page.parts:
+            continue
+        if "dashboard" not in page.name and page.name not in {"common.js"}:
+            continue
+        for match in re.finditer(r"""["'`](/[A-Za-z0-9_\-/]+)""", page.read_text(errors="replace")):
+            literals.add(match.group(1).rstrip("/") or "/")
+    return sorted(
+        p for p in literals if p in schema_paths and not p.startswith("/chat") and p not in FIXED_ENDPOINTS
+    )
+
+
+def choose_endpoints(base_url: str) -> tuple[list[str], str]:
+    """The endpoints to measure and how the dashboard's were found (said in the report)."""
+    schema = httpx.get(f"{base_url}/openapi.json", timeout=10).json()
+    paths = plain_get_paths(schema)
+    polled = dashboard_paths(paths)
+    how = "paths quoted in the dashboard's HTML/JS (app/static) that the OpenAPI schema serves as GET"
+    if not polled:
+        polled = sorted(p for p, tags in paths.items() if "bi" in tags)
+        how = "the dashboard quotes no data endpoint yet: every parameter-free GET endpoint tagged 'bi'"
+    missing = [p for p in FIXED_ENDPOINTS if p not in paths]
+    endpoints = [p for p in FIXED_ENDPOINTS if p in paths] + polled
+    if missing:
+        how += f"; not served by this app, so not measured: {', '.join(missing)}"
+    return endpoints, how
+
+
+def _ratio(value: float | None, base: float | None) -> float | None:
+    if value is None or not base:
+        return None
+    return round(value / base, 2)
+
+
+def measure_app(
+    stack: AppStack, *, rates: list[float], duration: float, warmup: float, wrk_seconds: float
+) -> dict[str, Any]:
+    base = stack.url
+    endpoints, how = choose_endpoints(base)
+    rows: list[dict[str, Any]] = []
+    for rate in rates:
+        ceiling = http_load.run_fixed_rate(f"{base}{CEILING_PATH}", rate, duration, warmup=warmup)
+        for path in [CEILING_PATH, *endpoints]:
+            result = (
+                ceiling
+                if path == CEILING_PATH
+                else http_load.run_fixed_rate(f"{base}{path}", rate, duration, warmup=warmup)
+            )
+            row = {"path": path, **asdict(result)}
+            row.pop("url")
+            row["ratio_p50"] = _ratio(result.p50_ms, ceiling.p50_ms)
+            row["ratio_p99"] = _ratio(result.p99_ms, ceiling.p99_ms)
+            row["generator_saturated"] = (result.send_lag_p99_ms or 0) > GENERATOR_LAG_LIMIT_MS
+            rows.append(row)
+            print(
+                f"[bench]   {path} @ {rate:g}/s: p50 {result.p50_ms} ms, p99 {result.p99_ms} ms, "
+                f"errors {result.errors}",
+                flush=True,
+            )
+    section: dict[str, Any] = {
+        "server": "uvicorn, 1 worker, httptools; app with sample data and stand-ins",
+        "ceiling": f"{CEILING_PATH}: a trivial JSON endpoint in the same app and process",
+        "endpoints_chosen_by": how,
+        "absent_standins": stack.absent,
+        "load": (
+            f"open loop at fixed rates {rates} req/s from a separate process (httpx), "
+            f"{warmup:g} s warm-up then {duration:g} s measured; latency from the scheduled send time"
+        ),
+        "fixed_rate": rows,
+        "errors_total": sum(r["errors"] for r in rows),
+    }
+    section["max_throughput"] = _wrk_section(base, endpoints, wrk_seconds)
+    return section
+
+
+def _wrk_section(base: str, endpoints: list[str], seconds: float) -> list[dict[str, Any]] | dict[str, Any]:
+    if not http_load.wrk_available():
+        return {
+            "status": "unavailable",
+            "reason": "wrk is not installed (scripts/setup.sh services installs it)",
+        }
+    results: list[dict[str, Any]] = []
+    ceiling_rps: float | None = None
+    for path in [CEILING_PATH, *endpoints]:
+        wrk = http_load.run_wrk(f"{base}{path}", duration=seconds)
+        if path == CEILING_PATH:
+            ceiling_rps = wrk.requests_per_s
+        row = {"path": path, **asdict(wrk)}
+        row.pop("url")
+        row["ratio_rps"] = _ratio(wrk.requests_per_s, ceiling_rps)
+        results.append(row)
+    return results
