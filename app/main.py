@@ -14,31 +14,43 @@ from app.bi.router import router as bi_router
 from app.chat.router import router as chat_router
 from app.context import AppContext
 from app.db import Database
+from app.logging import configure_logging
+from app.metrics import track_requests
+from app.ops import router as ops_router
 from app.pages import install_pages
+from app.scheduler import JobScheduler
 from app.settings import Settings
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    configure_logging(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db = Database(settings.database_url, settings.db_busy_timeout_ms)
         await db.migrate()
-        async with httpx.AsyncClient(timeout=httpx.Timeout(10.0)) as http:
+        async with httpx.AsyncClient(
+            timeout=httpx.Timeout(
+                settings.http_timeout_seconds, connect=settings.http_connect_timeout_seconds
+            )
+        ) as http:
             app.state.ctx = AppContext(settings=settings, db=db, http=http)
+            scheduler = JobScheduler(app.state.ctx) if settings.scheduler_enabled else None
+            app.state.scheduler = scheduler
+            if scheduler is not None:
+                await scheduler.start()
             try:
                 yield
             finally:
+                if scheduler is not None:
+                    await scheduler.shutdown()
                 await db.dispose()
 
     app = FastAPI(title="Chocolate Factory energy BI", version=__version__, lifespan=lifespan)
 
-    @app.get("/health", tags=["ops"])
-    async def health() -> dict[str, str]:
-        """Liveness: the process answers."""
-        return {"status": "ok"}
-
+    app.middleware("http")(track_requests)
+    app.include_router(ops_router)
     app.include_router(bi_router)
     app.include_router(chat_router)
     app.include_router(analytics_router)

@@ -44,6 +44,7 @@ from app import metrics
 from app.bi.ingestion import backfill_gaps_job, ingest_prices_job, ingest_weather_job
 from app.context import AppContext
 from app.db import Database, upsert, utc_now
+from app.errors import ExpectedFailure
 from app.settings import Settings
 from app.tables import scheduler_job_runs, scheduler_lease
 
@@ -294,7 +295,11 @@ class JobScheduler:
             raise
         except Exception as exc:
             detail = f"{type(exc).__name__}: {exc}"
-            log.exception("job failed", extra={"fields": {"job": job.name}})
+            log.error(
+                "job failed",
+                exc_info=not isinstance(exc, ExpectedFailure),
+                extra={"fields": {"job": job.name, "error": detail}},
+            )
         finally:
             elapsed = time.perf_counter() - started
             metrics.JOB_RUNS.labels(job.name, status).inc()

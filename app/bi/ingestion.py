@@ -25,9 +25,14 @@ from app.bi.tariff import SPAIN, hour_start, tariff_period
 from app.bi.upstream import UpstreamError, outbound_timeout
 from app.context import AppContext
 from app.db import Database, upsert, utc_now
+from app.errors import ExpectedFailure
 
 log = logging.getLogger(__name__)
 HOUR = timedelta(hours=1)
+
+
+class BackfillFailed(ExpectedFailure):
+    """At least one source could not be backfilled; the message says which and why."""
 
 
 def spanish_midnight(ts: datetime) -> datetime:
@@ -232,7 +237,7 @@ async def backfill_gaps_job(ctx: AppContext) -> str:
             results.append(await backfill(ctx))
         except UpstreamError as exc:
             errors.append(exc)
-            results.append(f"{exc.source}: {exc.reason}")
+            results.append(f"{exc} ({exc.reason})")
     if errors:
-        raise UpstreamError(errors[0].source, errors[0].reason, "; ".join(results))
+        raise BackfillFailed("; ".join(results))
     return "; ".join(results)

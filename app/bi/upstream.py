@@ -8,10 +8,12 @@ from typing import Any, Literal
 
 import httpx
 
+from app.errors import ExpectedFailure
+
 Reason = Literal["timeout", "transport", "http_status", "malformed", "partial"]
 
 
-class UpstreamError(Exception):
+class UpstreamError(ExpectedFailure):
     """An upstream answer that must not be stored; `reason` is the metric label, `source` the upstream."""
 
     def __init__(self, source: str, reason: Reason, message: str) -> None:
