@@ -10,6 +10,8 @@ from dataclasses import dataclass
 import httpx
 from fastapi import Request
 
+from app.chat.client import ClaudeClient
+from app.chat.ratelimit import RateLimiter
 from app.db import Database
 from app.settings import Settings
 
@@ -19,6 +21,8 @@ class AppContext:
     settings: Settings
     db: Database
     http: httpx.AsyncClient
+    claude: ClaudeClient | None = None
+    chat_limiter: RateLimiter | None = None
 
 
 def get_context(request: Request) -> AppContext:

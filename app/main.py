@@ -11,6 +11,8 @@ from fastapi import FastAPI
 from app import __version__
 from app.analytics.router import router as analytics_router
 from app.bi.router import router as bi_router
+from app.chat.client import ClaudeClient
+from app.chat.ratelimit import RateLimiter
 from app.chat.router import router as chat_router
 from app.context import AppContext
 from app.db import Database
@@ -35,7 +37,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 settings.http_timeout_seconds, connect=settings.http_connect_timeout_seconds
             )
         ) as http:
-            app.state.ctx = AppContext(settings=settings, db=db, http=http)
+            claude = ClaudeClient(settings)
+            chat_limiter = RateLimiter(
+                settings.chat_rate_limit_requests, settings.chat_rate_limit_window_seconds
+            )
+            app.state.ctx = AppContext(
+                settings=settings, db=db, http=http, claude=claude, chat_limiter=chat_limiter
+            )
             scheduler = JobScheduler(app.state.ctx) if settings.scheduler_enabled else None
             app.state.scheduler = scheduler
             if scheduler is not None:
@@ -45,6 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             finally:
                 if scheduler is not None:
                     await scheduler.shutdown()
+                await claude.close()
                 await db.dispose()
 
     app = FastAPI(title="Chocolate Factory energy BI", version=__version__, lifespan=lifespan)

@@ -6,6 +6,7 @@ Values come from the environment (or a `.env` file); names are the field names i
 
 from __future__ import annotations
 
+import ipaddress
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -154,6 +155,16 @@ class Settings(BaseSettings):
             missing = needed - set(rates)
             if missing:
                 raise ValueError(f"CF_CHAT_MODEL_PRICES[{model!r}] lacks {sorted(missing)}")
+        return value
+
+    @field_validator("chat_trusted_proxies")
+    @classmethod
+    def _proxies_are_addresses(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry.strip(), strict=False)
+            except ValueError:
+                raise ValueError(f"CF_CHAT_TRUSTED_PROXIES: {entry!r} is not an IP address or CIDR") from None
         return value
 
     # --- analytics -------------------------------------------------------------------------------
