@@ -1,0 +1,214 @@
+"""Policies 9-11: how Forgejo, the registry and the runners are configured."""
+
+from __future__ import annotations
+
+import configparser
+from typing import Any, Final
+
+import yaml
+from pulumi_policy import (
+    EnforcementLevel,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+)
+
+from .containers import socket_mounts
+from .resources import CONTAINER, Container
+from .values import UNKNOWN, entries, is_unknown, mapping
+
+# Go's strconv.ParseBool, which Forgejo uses for its settings.
+_GO_TRUE: Final = frozenset({"1", "t", "T", "TRUE", "true", "True"})
+
+
+def _container_with_role(args: ResourceValidationArgs, role: str) -> Container | None:
+    if args.resource_type != CONTAINER:
+        return None
+    container = Container.of(args.name, args.props)
+    return container if container.role() == role else None
+
+
+def _app_ini(container: Container) -> configparser.ConfigParser | None:
+    for file, content in container.uploads():
+        if file.endswith("app.ini"):
+            parser = configparser.ConfigParser(interpolation=None, strict=False)
+            try:
+                parser.read_string("[DEFAULT]\n" + content)
+            except configparser.Error:
+                return None
+            return parser
+    return None
+
+
+def forgejo_setting(container: Container, section: str, key: str) -> Any:
+    """A Forgejo setting as the container would see it: FORGEJO__section__KEY wins over app.ini."""
+    found: Any = None
+    for name, value in container.envs():
+        parts = name.split("__")
+        if (
+            len(parts) == 3
+            and parts[0].upper() in ("FORGEJO", "GITEA")
+            and parts[1].lower() == section.lower()
+            and parts[2].upper() == key.upper()
+        ):
+            found = value
+    if found is not None:
+        return found
+    ini = _app_ini(container)
+    if ini is not None and ini.has_option(section, key):
+        return ini.get(section, key).strip()
+    if container.has_unknown_envs() or container.has_unknown_uploads():
+        return UNKNOWN
+    return None
+
+
+def _validate_forgejo(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    container = _container_with_role(args, "forgejo")
+    if container is None:
+        return
+    for section, key, what in (
+        ("service", "DISABLE_REGISTRATION", "leaves registration open"),
+        ("security", "INSTALL_LOCK", "leaves the install page open"),
+    ):
+        value = forgejo_setting(container, section, key)
+        if not is_unknown(value) and value not in _GO_TRUE:
+            report(
+                f"forgejo container '{container.name}' {what}: {section}.{key} is "
+                f"{'unset' if value is None else repr(value)}, not true.",
+                None,
+            )
+
+
+FORGEJO_CLOSED: Final = ResourceValidationPolicy(
+    name="forgejo-registration-disabled-and-install-locked",
+    description=(
+        "Forgejo accepts no self-registration and its web installer is locked. Fix: set "
+        "FORGEJO__service__DISABLE_REGISTRATION=true and FORGEJO__security__INSTALL_LOCK=true in the "
+        "Forgejo container's envs; create accounts with `forgejo admin user create`."
+    ),
+    validate=_validate_forgejo,
+    enforcement_level=EnforcementLevel.MANDATORY,
+)
+
+
+def _registry_config(container: Container) -> dict[str, Any]:
+    for file, content in container.uploads():
+        if file.endswith((".yml", ".yaml")):
+            try:
+                loaded = yaml.safe_load(content)
+            except yaml.YAMLError:
+                continue
+            if isinstance(loaded, dict) and ("auth" in loaded or "storage" in loaded):
+                return loaded
+    return {}
+
+
+def _validate_registry(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    container = _container_with_role(args, "registry")
+    if container is None:
+        return
+    env_names = ("REGISTRY_AUTH", "REGISTRY_AUTH_HTPASSWD_REALM", "REGISTRY_AUTH_HTPASSWD_PATH")
+    env = {name: container.env(name) for name in env_names}
+    if any(is_unknown(value) for value in env.values()):
+        return
+    if container.has_unknown_uploads():
+        return
+    htpasswd = mapping(mapping(_registry_config(container).get("auth")).get("htpasswd"))
+    realm = env["REGISTRY_AUTH_HTPASSWD_REALM"] or htpasswd.get("realm")
+    path = env["REGISTRY_AUTH_HTPASSWD_PATH"] or htpasswd.get("path")
+    if is_unknown(realm) or is_unknown(path):
+        return
+    missing = []
+    kind = env["REGISTRY_AUTH"]
+    if kind is not None and kind != "htpasswd":
+        missing.append(f"REGISTRY_AUTH is {kind!r}")
+    elif kind is None and not htpasswd:
+        missing.append("REGISTRY_AUTH=htpasswd")
+    if not realm:
+        missing.append("REGISTRY_AUTH_HTPASSWD_REALM")
+    if not path:
+        missing.append("REGISTRY_AUTH_HTPASSWD_PATH")
+    if missing:
+        report(
+            f"registry container '{container.name}' does not require htpasswd auth: "
+            + "; ".join(missing)
+            + ".",
+            None,
+        )
+
+
+REGISTRY_HTPASSWD: Final = ResourceValidationPolicy(
+    name="registry-requires-htpasswd-auth",
+    description=(
+        "The image registry requires htpasswd (bcrypt) authentication. Fix: set REGISTRY_AUTH=htpasswd, "
+        "REGISTRY_AUTH_HTPASSWD_REALM=<realm> and REGISTRY_AUTH_HTPASSWD_PATH=<file> on the registry "
+        "container, and upload the htpasswd file (bcrypt entries from a Pulumi secret) to that path."
+    ),
+    validate=_validate_registry,
+    enforcement_level=EnforcementLevel.MANDATORY,
+)
+
+
+def _runner_configs(container: Container) -> list[tuple[str, dict[str, Any]]]:
+    configs = []
+    for file, content in container.uploads():
+        if not file.endswith((".yml", ".yaml")):
+            continue
+        try:
+            loaded = yaml.safe_load(content)
+        except yaml.YAMLError:
+            continue
+        if isinstance(loaded, dict) and ("runner" in loaded or "container" in loaded):
+            configs.append((file, loaded))
+    return configs
+
+
+def _runner_config_problems(file: str, config: dict[str, Any]) -> list[str]:
+    jobs = mapping(config.get("container"))
+    problems = []
+    if jobs.get("privileged") is True:
+        problems.append(f"{file} runs jobs privileged (container.privileged: true)")
+    options = str(jobs.get("options") or "")
+    if "--privileged" in options:
+        problems.append(f"{file} passes --privileged to jobs (container.options)")
+    if "docker.sock" in options:
+        problems.append(f"{file} mounts the Docker socket into jobs (container.options)")
+    docker_host = jobs.get("docker_host")
+    if isinstance(docker_host, str) and docker_host not in ("", "-"):
+        problems.append(f"{file} hands jobs the Docker daemon {docker_host} (container.docker_host)")
+    for volume in entries(jobs.get("valid_volumes")):
+        if isinstance(volume, str) and ("docker.sock" in volume or volume.strip() in ("**", "/**")):
+            problems.append(f"{file} lets jobs mount {volume} (container.valid_volumes)")
+    return problems
+
+
+def _validate_runner(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    container = _container_with_role(args, "runner")
+    if container is None:
+        return
+    name = container.name
+    if container.get("privileged") is True:
+        report(f"runner container '{name}' is privileged.", None)
+    for mount in socket_mounts(container):
+        report(f"runner container '{name}' mounts the Docker socket: {mount}.", None)
+    docker_host = container.env("DOCKER_HOST")
+    if isinstance(docker_host, str) and docker_host not in ("", "-"):
+        report(f"runner container '{name}' sets DOCKER_HOST, which hands jobs a Docker daemon.", None)
+    for file, config in _runner_configs(container):
+        for problem in _runner_config_problems(file, config):
+            report(f"runner container '{name}': {problem}.", None)
+
+
+RUNNERS_UNPRIVILEGED: Final = ResourceValidationPolicy(
+    name="runners-get-no-docker-socket-or-privileged-jobs",
+    description=(
+        "A CI runner gets no Docker socket and runs no privileged job: a job that reaches the daemon "
+        "owns the node and every environment on it. Fix: remove the socket mount, privileged=True and "
+        "DOCKER_HOST from the runner container; in its config.yml keep container.privileged: false, "
+        "container.docker_host: '-', and no docker.sock in container.options or container.valid_volumes."
+    ),
+    validate=_validate_runner,
+    enforcement_level=EnforcementLevel.MANDATORY,
+)
+
+SERVICE_POLICIES: Final = [FORGEJO_CLOSED, REGISTRY_HTPASSWD, RUNNERS_UNPRIVILEGED]
