@@ -21,7 +21,7 @@ from pathlib import Path
 
 from tests.support.services import RunningService, free_port, http_answers, python_argv, service, wait_until
 
-BENCH_APP_FACTORY = "tests.bench.ceiling_app:create_bench_app"
+BENCH_APP_MODULE = "tests.bench.ceiling_app"
 CLAUDE_STANDIN = "tests.standins.claude"
 LOCALAPI_STANDIN = "tests.standins.localapi"
 SAMPLE_DATA = "app.bi.sample_data"
@@ -55,7 +55,6 @@ def app_env(data_dir: Path, extra: Mapping[str, str] | None = None) -> dict[str,
     return {
         "CF_DATA_DIR": str(data_dir),
         "CF_SCHEDULER_ENABLED": "false",
-        "CF_LOG_LEVEL": "WARNING",
         "CF_ANALYTICS_ALLOW_LOCAL": "true",
         **(extra or {}),
     }
@@ -107,7 +106,7 @@ def localapi_standin(log_dir: Path, mode: str | None = None) -> Iterator[Path]:
 def running_app(
     workdir: Path,
     *,
-    factory: str = BENCH_APP_FACTORY,
+    app_module: str = BENCH_APP_MODULE,
     env: Mapping[str, str] | None = None,
     with_claude: bool = True,
     claude_mode: str | None = None,
@@ -117,7 +116,11 @@ def running_app(
     port: int | None = None,
     data_dir: Path | None = None,
 ) -> Iterator[AppStack]:
-    """Start stand-ins, load the sample data, then the app under uvicorn with one worker; stop all after."""
+    """Start stand-ins, load the sample data, then the app under uvicorn with one worker; stop all after.
+
+    `app_module` is run as `python -m <app_module> --host 127.0.0.1 --port N`: the bench app (the real app
+    plus the ceiling endpoint) by default, or `app` itself.
+    """
     log_dir = workdir / "logs"
     data_dir = data_dir or workdir / "data"
     absent: list[str] = []
@@ -141,20 +144,7 @@ def running_app(
         if sample_data and not load_sample_data(full_env, log_dir):
             absent.append(f"{SAMPLE_DATA} (the database holds no BI data)")
         app_port = port or free_port()
-        argv = python_argv(
-            "-m",
-            "uvicorn",
-            "--factory",
-            factory,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(app_port),
-            "--workers",
-            "1",
-            "--log-level",
-            "warning",
-        )
+        argv = python_argv("-m", app_module, "--host", "127.0.0.1", "--port", str(app_port))
         app = stack.enter_context(
             service(
                 "app",
