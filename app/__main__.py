@@ -16,11 +16,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default=settings.host)
     parser.add_argument("--port", type=int, default=settings.port)
     args = parser.parse_args(argv)
+    # The direct peer decides whose Tailscale-User-Login header is believed (app/analytics/access.py):
+    # never let X-Forwarded-For rewrite it.
     uvicorn.run(
         create_app(settings),
         host=args.host,
         port=args.port,
         log_level=settings.log_level.lower(),
+        proxy_headers=False,
         log_config=None,  # keep the app's structured logs (app/logging.py) for uvicorn's loggers too
     )
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import httpx
 from fastapi import Request
 
+from app.analytics.tailnet import TailnetService
 from app.chat.client import ClaudeClient
 from app.chat.ratelimit import RateLimiter
 from app.db import Database
@@ -23,6 +24,7 @@ class AppContext:
     http: httpx.AsyncClient
     claude: ClaudeClient | None = None
     chat_limiter: RateLimiter | None = None
+    tailnet: TailnetService | None = None
 
 
 def get_context(request: Request) -> AppContext:

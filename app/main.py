@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from app import __version__
 from app.analytics.router import router as analytics_router
+from app.analytics.tailnet import TailnetService
 from app.bi.router import router as bi_router
 from app.chat.client import ClaudeClient
 from app.chat.ratelimit import RateLimiter
@@ -41,8 +42,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             chat_limiter = RateLimiter(
                 settings.chat_rate_limit_requests, settings.chat_rate_limit_window_seconds
             )
+            tailnet = TailnetService.from_settings(settings)
             app.state.ctx = AppContext(
-                settings=settings, db=db, http=http, claude=claude, chat_limiter=chat_limiter
+                settings=settings,
+                db=db,
+                http=http,
+                claude=claude,
+                chat_limiter=chat_limiter,
+                tailnet=tailnet,
             )
             scheduler = JobScheduler(app.state.ctx) if settings.scheduler_enabled else None
             app.state.scheduler = scheduler
@@ -54,6 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 if scheduler is not None:
                     await scheduler.shutdown()
                 await claude.close()
+                await tailnet.aclose()
                 await db.dispose()
 
     app = FastAPI(title="Chocolate Factory energy BI", version=__version__, lifespan=lifespan)

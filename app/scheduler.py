@@ -41,6 +41,7 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from app import metrics
+from app.analytics.jobs import ingest_access_log_job, log_tailnet_status_job, snapshot_tailnet_job
 from app.bi.ingestion import backfill_gaps_job, ingest_prices_job, ingest_weather_job
 from app.context import AppContext
 from app.db import Database, upsert, utc_now
@@ -93,6 +94,26 @@ JOBS: list[ScheduledJob] = [
         every(lambda s: s.gap_check_interval_seconds),
         "refetch hours missing since the last stored hour (bounded by CF_BACKFILL_MAX_DAYS)",
         run_on_start=True,
+    ),
+    ScheduledJob(
+        "snapshot-tailnet",
+        snapshot_tailnet_job,
+        every(lambda s: s.analytics_snapshot_interval_seconds),
+        "store the tailnet's devices, users and traffic (history for uptime and users over time)",
+        run_on_start=True,
+    ),
+    ScheduledJob(
+        "ingest-access-log",
+        ingest_access_log_job,
+        every(lambda s: s.analytics_ingest_interval_seconds),
+        "store nginx's new access-log lines with their user and device",
+        run_on_start=True,
+    ),
+    ScheduledJob(
+        "log-tailnet-status",
+        log_tailnet_status_job,
+        every(lambda s: s.analytics_status_log_interval_seconds),
+        "one log line: devices by kind, online, users against the plan",
     ),
 ]
 

@@ -168,6 +168,67 @@ class Settings(BaseSettings):
         return value
 
     # --- analytics -------------------------------------------------------------------------------
+    analytics_localapi_url: str = Field(
+        default="http://127.0.0.1:8765",
+        description="the LocalAPI proxy sidecar (http://proxy-prod:8765), or unix:///path/tailscaled.sock",
+    )
+    analytics_localapi_timeout_seconds: float = Field(
+        default=2.0, gt=0, description="one LocalAPI call (status, whois) gives up after this"
+    )
+    analytics_localapi_retry_after_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description="after a failed LocalAPI call, endpoints serve the last snapshot this long",
+    )
+    analytics_access_log_path: Path | None = Field(
+        default=None,
+        description="nginx's JSON access log (read-only volume, e.g. /var/log/cf-web/access.log); unset: off",
+    )
+    analytics_access_log_batch_lines: int = Field(
+        default=5000, ge=1, le=100_000, description="access-log lines parsed and stored per transaction"
+    )
+    analytics_whois_cache_seconds: float = Field(
+        default=600.0, ge=0, description="how long a whois answer (address -> user, device) is reused"
+    )
+    analytics_plan_user_limit: int = Field(
+        default=6,
+        ge=1,
+        description="users the Tailscale plan allows besides the owner (free plan: 3, later 6)",
+    )
+    analytics_quota_warning_ratio: float = Field(
+        default=0.8, gt=0, description="quota level `warning` from this fraction of the plan limit"
+    )
+    analytics_quota_alert_ratio: float = Field(
+        default=1.0, gt=0, description="quota level `alert` from this fraction of the plan limit"
+    )
+    analytics_tailnet_owner: str = Field(
+        default="",
+        description="login of the tailnet owner; empty: the user of this node, else the first admin",
+    )
+    analytics_admins: list[str] = Field(
+        default=[],
+        description="Tailscale logins allowed to read analytics and the VPN page "
+        '(JSON list, e.g. ["ana@example.com"])',
+    )
+    analytics_trusted_proxies: list[str] = Field(
+        default=[],
+        description="peer addresses/CIDRs of the web container (nginx) whose Tailscale-User-Login header is "
+        "believed (JSON list); empty: the header is never believed",
+    )
+    analytics_allow_local: bool = Field(
+        default=False,
+        description="let loopback clients without a Tailscale identity read analytics "
+        "(`make run`, the local stack: no tailnet)",
+    )
+    analytics_snapshot_interval_seconds: int = Field(
+        default=900, ge=1, description="a tailnet snapshot (devices, users, traffic) is stored this often"
+    )
+    analytics_ingest_interval_seconds: int = Field(
+        default=60, ge=1, description="the access log is read this often"
+    )
+    analytics_status_log_interval_seconds: int = Field(
+        default=3600, ge=1, description="a one-line tailnet status is logged this often"
+    )
 
     @cached_property
     def database_url(self) -> str:

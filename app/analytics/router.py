@@ -1,7 +1,154 @@
-"""HTTP endpoints of the analytics feature."""
+"""HTTP endpoints of the analytics feature; every one shows identities, so every one needs an admin."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Any
 
-router = APIRouter(tags=["analytics"])
+from fastapi import APIRouter, Depends, Query
+
+from app.analytics import queries
+from app.analytics.access import Viewer, require_analytics_reader
+from app.analytics.accesslog import ingestion_totals
+from app.analytics.classify import DeviceKind
+from app.analytics.models import (
+    AccessLogEntry,
+    AccessLogsResponse,
+    DashboardUsageResponse,
+    DeviceOut,
+    DevicesResponse,
+    DeviceUptime,
+    Freshness,
+    IngestionInfo,
+    PathCount,
+    QuotaResponse,
+    UptimeResponse,
+    UsageDay,
+    UserActivity,
+    UsersDay,
+)
+from app.analytics.service import TailnetView, current_tailnet
+from app.context import AppContext, get_context
+
+router = APIRouter(prefix="/analytics", tags=["analytics"])
+
+Context = Annotated[AppContext, Depends(get_context)]
+Reader = Annotated[Viewer, Depends(require_analytics_reader)]
+
+FORBIDDEN: dict[int | str, dict[str, Any]] = {
+    403: {"description": "not a tailnet admin (CF_ANALYTICS_ADMINS)"}
+}
+
+
+def _freshness(view: TailnetView) -> Freshness:
+    return Freshness(
+        source=view.source,
+        stale=view.stale,
+        age_seconds=view.age_seconds,
+        taken_at=view.taken_at,
+        error=view.error,
+    )
+
+
+@router.get("/devices", response_model=DevicesResponse, responses=FORBIDDEN)
+async def devices(ctx: Context, _viewer: Reader) -> DevicesResponse:
+    """Every device of the tailnet with its kind: own, tagged, shared-in or another user's."""
+    view = await current_tailnet(ctx)
+    return DevicesResponse(
+        freshness=_freshness(view),
+        tailnet=view.tailnet,
+        owner=view.owner,
+        counts={kind.value: sum(1 for d in view.devices if d.kind is kind) for kind in DeviceKind},
+        devices=[
+            DeviceOut(
+                node_id=d.node_id,
+                host_name=d.host_name,
+                dns_name=d.dns_name,
+                os=d.os,
+                ips=list(d.ips),
+                tags=list(d.tags),
+                kind=d.kind,
+                user_login=d.user_login,
+                user_name=d.user_name,
+                online=d.online,
+                last_seen=d.last_seen,
+                rx_bytes=d.rx_bytes,
+                tx_bytes=d.tx_bytes,
+                key_expiry=d.key_expiry,
+                is_self=d.is_self,
+            )
+            for d in view.devices
+        ],
+    )
+
+
+@router.get("/quota-status", response_model=QuotaResponse, responses=FORBIDDEN)
+async def quota_status(ctx: Context, _viewer: Reader) -> QuotaResponse:
+    """Users other than the owner against the plan's limit (CF_ANALYTICS_PLAN_USER_LIMIT)."""
+    view = await current_tailnet(ctx)
+    seats = view.quota(ctx.settings)
+    return QuotaResponse(
+        freshness=_freshness(view),
+        owner=view.owner,
+        plan_limit=seats.limit,
+        used=seats.used,
+        remaining=seats.remaining,
+        over_limit=seats.over_limit,
+        level=seats.level,
+        warning_at=seats.warning_at,
+        alert_at=seats.alert_at,
+        users=list(seats.users),
+    )
+
+
+@router.get("/access-logs", response_model=AccessLogsResponse, responses=FORBIDDEN)
+async def access_logs(
+    ctx: Context,
+    _viewer: Reader,
+    hours: Annotated[int, Query(ge=1, le=24 * 31, description="window, hours back from now")] = 24,
+    limit: Annotated[int, Query(ge=1, le=500, description="entries per page")] = 100,
+    cursor: Annotated[int | None, Query(ge=1, description="next_cursor of the previous page")] = None,
+) -> AccessLogsResponse:
+    """Requests to the dashboard, newest first, with the user and device behind each."""
+    page = await queries.access_logs(ctx.db, hours, limit, cursor)
+    return AccessLogsResponse(
+        hours=hours,
+        total=page.total,
+        limit=limit,
+        next_cursor=page.next_cursor,
+        entries=[AccessLogEntry(**row) for row in page.rows],
+    )
+
+
+@router.get("/dashboard-usage", response_model=DashboardUsageResponse, responses=FORBIDDEN)
+async def dashboard_usage(
+    ctx: Context,
+    _viewer: Reader,
+    days: Annotated[int, Query(ge=1, le=366, description="window, days back from now")] = 7,
+) -> DashboardUsageResponse:
+    """Requests, users and devices per day, the most requested paths and each user's activity."""
+    usage = await queries.dashboard_usage(ctx.db, days)
+    totals = await ingestion_totals(ctx.db)
+    return DashboardUsageResponse(
+        days=days,
+        per_day=[UsageDay(**row) for row in usage["days"]],
+        top_paths=[PathCount(**row) for row in usage["top_paths"]],
+        users=[UserActivity(**row) for row in usage["users"]],
+        anonymous_requests=usage["anonymous_requests"],
+        ingestion=IngestionInfo(**totals),
+    )
+
+
+@router.get("/uptime", response_model=UptimeResponse, responses=FORBIDDEN)
+async def uptime(
+    ctx: Context,
+    _viewer: Reader,
+    days: Annotated[int, Query(ge=1, le=366, description="window, days back from now")] = 7,
+) -> UptimeResponse:
+    """Per device: the share of snapshots it was online in, its traffic, first and last seen."""
+    history = await queries.uptime(ctx.db, days)
+    return UptimeResponse(
+        days=days,
+        snapshots=history["snapshots"],
+        devices=[DeviceUptime(**row) for row in history["devices"]],
+        users_per_day=[UsersDay(**row) for row in history["users_per_day"]],
+    )
