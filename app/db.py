@@ -57,11 +57,13 @@ def upsert(
     dialect: str,
     index_elements: Sequence[str] | None = None,
     update_columns: Sequence[str] | None = None,
+    where: Any = None,
 ) -> Any:
     """`INSERT ... ON CONFLICT (key) DO UPDATE` for SQLite and PostgreSQL.
 
     `index_elements` defaults to the table's primary key, `update_columns` to every other column of the
-    first row. Execute the result with `await conn.execute(stmt)`; `dialect` is `conn.dialect.name`.
+    first row; `where` limits which existing rows are updated (the others stay as they are).
+    Execute the result with `await conn.execute(stmt)`; `dialect` is `conn.dialect.name`.
     """
     from sqlalchemy.dialects import postgresql, sqlite
 
@@ -73,7 +75,9 @@ def upsert(
     names = update_columns if update_columns is not None else [k for k in rows[0] if k not in keys]
     if not names:
         return stmt.on_conflict_do_nothing(index_elements=keys)
-    return stmt.on_conflict_do_update(index_elements=keys, set_={name: stmt.excluded[name] for name in names})
+    return stmt.on_conflict_do_update(
+        index_elements=keys, set_={name: stmt.excluded[name] for name in names}, where=where
+    )
 
 
 @dataclass(frozen=True)

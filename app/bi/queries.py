@@ -15,6 +15,7 @@ from typing import Any, Literal, cast
 
 import sqlalchemy as sa
 
+from app.bi.production import overlap_hours
 from app.bi.tables import energy_prices, production_batches, weather
 from app.bi.tariff import TariffPeriod, hour_start
 from app.db import Database, utc_now
@@ -96,11 +97,18 @@ class ProductSummary:
     kg: float
     kwh: float
     kwh_per_kg: float | None
+    energy_cost_eur: float | None = None
+    eur_per_kg: float | None = None
 
 
 @dataclass(frozen=True)
 class ProductionSummary:
-    """Batches that started in [start, end): totals, energy per kg, and the same per product."""
+    """Batches that started in [start, end): totals, energy per kg, and the same per product.
+
+    Energy cost spreads each batch's kWh evenly over its duration and prices every share at the
+    stored price of its hour; `priced_kwh` says how much of the energy had a price. `eur_per_kg` is
+    given only when every kWh was priced (a partial cost would understate it).
+    """
 
     start: datetime
     end: datetime
@@ -109,6 +117,9 @@ class ProductionSummary:
     kwh: float
     kwh_per_kg: float | None
     by_product: tuple[ProductSummary, ...]
+    energy_cost_eur: float | None = None
+    priced_kwh: float = 0.0
+    eur_per_kg: float | None = None
 
 
 @dataclass(frozen=True)
@@ -341,42 +352,72 @@ def _per_kg(kwh: float, kg: float) -> float | None:
 
 
 async def production_summary(db: Database, start: datetime, end: datetime) -> ProductionSummary:
-    """Batches, kilograms, kWh and kWh per kg of the batches that started in [start, end)."""
-    async with db.connect() as conn:
-        rows = (
-            await conn.execute(
-                sa.select(
-                    production_batches.c.product,
-                    sa.func.count().label("batches"),
-                    sa.func.sum(production_batches.c.kg).label("kg"),
-                    sa.func.sum(production_batches.c.kwh).label("kwh"),
-                )
-                .where(production_batches.c.started_at >= start, production_batches.c.started_at < end)
-                .group_by(production_batches.c.product)
-                .order_by(production_batches.c.product)
-            )
-        ).all()
+    """Batches, kilograms, kWh, kWh per kg and energy cost of the batches that started in [start, end)."""
+    batches = await list_batches(db, start, end, limit=100_000)
+    prices: dict[datetime, float] = {}
+    if batches:
+        first = hour_start(min(b.started_at for b in batches))
+        last = max(b.ended_at for b in batches)
+        prices = {p.ts: p.price_eur_kwh for p in await price_series(db, first, last)}
+    totals: dict[str, dict[str, float]] = {}
+    for batch in batches:
+        cost, priced = _batch_energy_cost(batch, prices)
+        entry = totals.setdefault(
+            batch.product, {"batches": 0, "kg": 0.0, "kwh": 0.0, "cost": 0.0, "priced": 0.0}
+        )
+        entry["batches"] += 1
+        entry["kg"] += batch.kg
+        entry["kwh"] += batch.kwh
+        entry["cost"] += cost
+        entry["priced"] += priced
     products = tuple(
         ProductSummary(
-            product=row.product,
-            batches=int(row.batches),
-            kg=float(row.kg),
-            kwh=float(row.kwh),
-            kwh_per_kg=_per_kg(float(row.kwh), float(row.kg)),
+            product=product,
+            batches=int(t["batches"]),
+            kg=t["kg"],
+            kwh=t["kwh"],
+            kwh_per_kg=_per_kg(t["kwh"], t["kg"]),
+            energy_cost_eur=t["cost"] if t["priced"] > 0 else None,
+            eur_per_kg=_per_kg(t["cost"], t["kg"]) if _fully_priced(t["priced"], t["kwh"]) else None,
         )
-        for row in rows
+        for product, t in sorted(totals.items())
     )
-    kg = sum(p.kg for p in products)
-    kwh = sum(p.kwh for p in products)
+    kg = sum(t["kg"] for t in totals.values())
+    kwh = sum(t["kwh"] for t in totals.values())
+    cost = sum(t["cost"] for t in totals.values())
+    priced = sum(t["priced"] for t in totals.values())
     return ProductionSummary(
         start=start,
         end=end,
-        batches=sum(p.batches for p in products),
+        batches=len(batches),
         kg=kg,
         kwh=kwh,
         kwh_per_kg=_per_kg(kwh, kg),
         by_product=products,
+        energy_cost_eur=cost if priced > 0 else None,
+        priced_kwh=priced,
+        eur_per_kg=_per_kg(cost, kg) if batches and _fully_priced(priced, kwh) else None,
     )
+
+
+def _fully_priced(priced_kwh: float, kwh: float) -> bool:
+    return priced_kwh >= kwh * 0.999
+
+
+def _batch_energy_cost(batch: Batch, prices: dict[datetime, float]) -> tuple[float, float]:
+    """(€, kWh priced) of one batch, its kWh spread evenly over its duration."""
+    duration_h = (batch.ended_at - batch.started_at).total_seconds() / 3600
+    if duration_h <= 0 or batch.kwh == 0:
+        return 0.0, batch.kwh if batch.kwh == 0 else 0.0
+    cost = priced = 0.0
+    hour = hour_start(batch.started_at)
+    while hour < batch.ended_at:
+        share = batch.kwh * overlap_hours(batch.started_at, batch.ended_at, hour) / duration_h
+        if hour in prices:
+            cost += share * prices[hour]
+            priced += share
+        hour += HOUR
+    return cost, priced
 
 
 async def data_freshness(db: Database, now: datetime | None = None) -> list[SourceFreshness]:

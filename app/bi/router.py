@@ -1,7 +1,349 @@
-"""HTTP endpoints of the bi feature."""
+"""HTTP endpoints of the bi feature: production batches and the queries the dashboard reads.
+
+Thin: parse, call app/bi/queries.py or app/bi/production.py, shape the response. Units are in the field
+names (€/kWh, °C, %, kg, kWh); times are ISO 8601 in UTC.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import datetime, timedelta
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query
+from pydantic import BaseModel, Field
+
+from app.bi import queries
+from app.bi.production import BatchIn, insert_batches
+from app.bi.tariff import TariffPeriod, hour_start
+from app.context import AppContext, get_context
+from app.db import utc_now
 
 router = APIRouter(tags=["bi"])
+Context = Annotated[AppContext, Depends(get_context)]
+
+
+class PricePointOut(BaseModel):
+    ts: datetime = Field(description="start of the hour, UTC")
+    price_eur_kwh: float
+    tariff_period: TariffPeriod
+    source: str = Field(description="ree or sample")
+
+
+class PriceSeriesOut(BaseModel):
+    start: datetime
+    end: datetime
+    prices: list[PricePointOut]
+
+
+class PriceWindowOut(BaseModel):
+    start: datetime
+    end: datetime = Field(description="exclusive")
+    hours: int
+    avg_price_eur_kwh: float
+    tariff_periods: list[TariffPeriod] = Field(description="periods of the window's hours, in order")
+
+
+class PriceWindowsOut(BaseModel):
+    within_hours: int
+    duration_hours: int
+    windows: list[PriceWindowOut] = Field(description="cheapest first, never overlapping")
+
+
+class PeriodStatsOut(BaseModel):
+    tariff_period: TariffPeriod
+    hours: int
+    avg_price_eur_kwh: float
+
+
+class PriceStatsOut(BaseModel):
+    days: int
+    start: datetime
+    end: datetime
+    hours: int = Field(description="hours with a stored price in [start, end)")
+    min_price_eur_kwh: float | None
+    avg_price_eur_kwh: float | None
+    max_price_eur_kwh: float | None
+    cheapest: PricePointOut | None
+    priciest: PricePointOut | None
+    by_period: list[PeriodStatsOut]
+
+
+class WeatherNowOut(BaseModel):
+    ts: datetime
+    temperature_c: float
+    humidity_pct: float
+    source: str
+    comfort_min_c: float
+    comfort_max_c: float
+    comfort: Literal["below", "within", "above"] = Field(description="temperature against the comfort band")
+
+
+class ProductSummaryOut(BaseModel):
+    product: str
+    batches: int
+    kg: float
+    kwh: float
+    kwh_per_kg: float | None
+    energy_cost_eur: float | None
+    eur_per_kg: float | None
+
+
+class ProductionSummaryOut(BaseModel):
+    start: datetime
+    end: datetime
+    batches: int
+    kg: float
+    kwh: float
+    kwh_per_kg: float | None
+    energy_cost_eur: float | None = Field(description="kWh priced at the stored hourly prices")
+    priced_kwh: float = Field(description="how much of kwh had a stored price")
+    eur_per_kg: float | None = Field(description="energy cost per kg, when every kWh was priced")
+    by_product: list[ProductSummaryOut]
+
+
+class BatchOut(BaseModel):
+    id: int
+    started_at: datetime
+    ended_at: datetime
+    product: str
+    kg: float
+    kwh: float
+    source: str = Field(description="api, csv or sample")
+
+
+class BatchesOut(BaseModel):
+    start: datetime
+    end: datetime
+    batches: list[BatchOut]
+
+
+class BatchCreated(BaseModel):
+    id: int | None = Field(description="the new batch's id; null when it was already stored")
+    duplicate: bool = Field(description="a batch with the same start and product already existed")
+
+
+class FreshnessOut(BaseModel):
+    dataset: Literal["prices", "weather", "production"]
+    source: str
+    rows: int
+    newest_ts: datetime | None
+    last_fetched_at: datetime | None
+    age_seconds: float | None
+
+
+class FreshnessListOut(BaseModel):
+    sources: list[FreshnessOut]
+
+
+def _price(point: queries.PricePoint) -> PricePointOut:
+    return PricePointOut(
+        ts=point.ts, price_eur_kwh=point.price_eur_kwh, tariff_period=point.tariff_period, source=point.source
+    )
+
+
+@router.get(
+    "/bi/prices/current", response_model=PricePointOut, responses={404: {"description": "not stored"}}
+)
+async def price_now(ctx: Context) -> PricePointOut:
+    """The price and 2.0TD tariff period of the current hour."""
+    point = await queries.current_price(ctx.db)
+    if point is None:
+        raise HTTPException(404, "no price stored for the current hour (see /ready for the REE source)")
+    return _price(point)
+
+
+@router.get("/bi/prices", response_model=PriceSeriesOut)
+async def price_series(
+    ctx: Context,
+    hours: Annotated[int, Query(ge=1, le=168, description="how many hours")] = 24,
+    direction: Annotated[Literal["next", "last"], Query(description="from now on, or up to now")] = "next",
+) -> PriceSeriesOut:
+    """Hourly prices of the next (from the current hour on) or last (up to the current hour) `hours`."""
+    now = utc_now()
+    if direction == "next":
+        points = await queries.prices_next_hours(ctx.db, hours, now)
+        start = hour_start(now)
+    else:
+        points = await queries.prices_last_hours(ctx.db, hours, now)
+        start = hour_start(now) - timedelta(hours=hours - 1)
+    return PriceSeriesOut(start=start, end=start + timedelta(hours=hours), prices=[_price(p) for p in points])
+
+
+@router.get("/bi/prices/cheapest-windows", response_model=PriceWindowsOut)
+async def cheapest_windows(
+    ctx: Context,
+    hours: Annotated[int, Query(ge=1, le=72, description="look this many hours ahead")] = 24,
+    duration: Annotated[int, Query(ge=1, le=24, description="length of each window, hours")] = 2,
+    count: Annotated[int, Query(ge=1, le=10, description="how many windows")] = 3,
+) -> PriceWindowsOut:
+    """The cheapest windows of `duration` consecutive hours starting within the next `hours`."""
+    windows = await queries.cheapest_windows(ctx.db, hours=duration, count=count, within_hours=hours)
+    return PriceWindowsOut(
+        within_hours=hours,
+        duration_hours=duration,
+        windows=[
+            PriceWindowOut(
+                start=w.start,
+                end=w.end,
+                hours=w.hours,
+                avg_price_eur_kwh=w.avg_price_eur_kwh,
+                tariff_periods=[p.tariff_period for p in w.prices],
+            )
+            for w in windows
+        ],
+    )
+
+
+@router.get("/bi/prices/stats", response_model=PriceStatsOut)
+async def price_stats(
+    ctx: Context, days: Annotated[int, Query(ge=1, le=366, description="days up to now")] = 7
+) -> PriceStatsOut:
+    """Minimum, mean and maximum price over the last `days` days, overall and per tariff period."""
+    stats = await queries.price_stats(ctx.db, days)
+    return PriceStatsOut(
+        days=stats.days,
+        start=stats.start,
+        end=stats.end,
+        hours=stats.hours,
+        min_price_eur_kwh=stats.min_price_eur_kwh,
+        avg_price_eur_kwh=stats.avg_price_eur_kwh,
+        max_price_eur_kwh=stats.max_price_eur_kwh,
+        cheapest=_price(stats.cheapest) if stats.cheapest else None,
+        priciest=_price(stats.priciest) if stats.priciest else None,
+        by_period=[
+            PeriodStatsOut(
+                tariff_period=p.tariff_period, hours=p.hours, avg_price_eur_kwh=p.avg_price_eur_kwh
+            )
+            for p in stats.by_period
+        ],
+    )
+
+
+@router.get(
+    "/bi/weather/current", response_model=WeatherNowOut, responses={404: {"description": "not stored"}}
+)
+async def weather_now(ctx: Context) -> WeatherNowOut:
+    """Temperature and humidity of the current hour at the factory, against chocolate's comfort band."""
+    settings = ctx.settings
+    reading = await queries.weather_now(
+        ctx.db, comfort_min_c=settings.comfort_min_c, comfort_max_c=settings.comfort_max_c
+    )
+    if reading is None:
+        raise HTTPException(
+            404, "no weather stored for the last 6 hours (see /ready for the weather sources)"
+        )
+    return WeatherNowOut(
+        ts=reading.ts,
+        temperature_c=reading.temperature_c,
+        humidity_pct=reading.humidity_pct,
+        source=reading.source,
+        comfort_min_c=reading.comfort_min_c,
+        comfort_max_c=reading.comfort_max_c,
+        comfort=reading.comfort,
+    )
+
+
+def _period(days: int | None, start: datetime | None, end: datetime | None) -> tuple[datetime, datetime]:
+    if start is not None or end is not None:
+        if start is None or end is None:
+            raise HTTPException(422, "give both `start` and `end`, or `days`")
+        if end <= start:
+            raise HTTPException(422, "`end` must be after `start`")
+        return start, end
+    now = utc_now()
+    return now - timedelta(days=days or 7), now
+
+
+@router.get("/bi/production/summary", response_model=ProductionSummaryOut)
+async def production_summary(
+    ctx: Context,
+    days: Annotated[int | None, Query(ge=1, le=366, description="the last N days (default 7)")] = None,
+    start: Annotated[datetime | None, Query(description="or a period: start (ISO 8601 with offset)")] = None,
+    end: Annotated[datetime | None, Query(description="and end, exclusive")] = None,
+) -> ProductionSummaryOut:
+    """Production and energy per kg of the batches that started in the period, in total and per product."""
+    period_start, period_end = _period(days, _aware(start, "start"), _aware(end, "end"))
+    s = await queries.production_summary(ctx.db, period_start, period_end)
+    return ProductionSummaryOut(
+        start=s.start,
+        end=s.end,
+        batches=s.batches,
+        kg=s.kg,
+        kwh=s.kwh,
+        kwh_per_kg=s.kwh_per_kg,
+        energy_cost_eur=s.energy_cost_eur,
+        priced_kwh=s.priced_kwh,
+        eur_per_kg=s.eur_per_kg,
+        by_product=[
+            ProductSummaryOut(
+                product=p.product,
+                batches=p.batches,
+                kg=p.kg,
+                kwh=p.kwh,
+                kwh_per_kg=p.kwh_per_kg,
+                energy_cost_eur=p.energy_cost_eur,
+                eur_per_kg=p.eur_per_kg,
+            )
+            for p in s.by_product
+        ],
+    )
+
+
+def _aware(value: datetime | None, name: str) -> datetime | None:
+    if value is not None and (value.tzinfo is None or value.utcoffset() is None):
+        raise HTTPException(422, f"`{name}` needs a UTC offset, e.g. 2026-06-10T00:00:00+02:00")
+    return value
+
+
+@router.post("/production/batches", response_model=BatchCreated, status_code=201)
+async def record_batch(ctx: Context, batch: BatchIn) -> BatchCreated:
+    """Record one production batch (source `api`). Recording the same start and product twice stores one."""
+    ids, duplicates = await insert_batches(ctx.db, [batch], "api")
+    return BatchCreated(id=ids[0] if ids else None, duplicate=duplicates > 0)
+
+
+@router.get("/production/batches", response_model=BatchesOut)
+async def list_batches(
+    ctx: Context,
+    days: Annotated[int | None, Query(ge=1, le=366, description="the last N days (default 7)")] = None,
+    start: Annotated[datetime | None, Query(description="or a period: start (ISO 8601 with offset)")] = None,
+    end: Annotated[datetime | None, Query(description="and end, exclusive")] = None,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+) -> BatchesOut:
+    """Batches that started in the period, newest first."""
+    period_start, period_end = _period(days, _aware(start, "start"), _aware(end, "end"))
+    batches = await queries.list_batches(ctx.db, period_start, period_end, limit)
+    return BatchesOut(
+        start=period_start,
+        end=period_end,
+        batches=[
+            BatchOut(
+                id=b.id,
+                started_at=b.started_at,
+                ended_at=b.ended_at,
+                product=b.product,
+                kg=b.kg,
+                kwh=b.kwh,
+                source=b.source,
+            )
+            for b in batches
+        ],
+    )
+
+
+@router.get("/bi/freshness", response_model=FreshnessListOut)
+async def freshness(ctx: Context) -> FreshnessListOut:
+    """Per stored source: rows, newest hour, last delivery and its age (see /ready for the verdict)."""
+    return FreshnessListOut(
+        sources=[
+            FreshnessOut(
+                dataset=f.dataset,
+                source=f.source,
+                rows=f.rows,
+                newest_ts=f.newest_ts,
+                last_fetched_at=f.last_fetched_at,
+                age_seconds=f.age_seconds,
+            )
+            for f in await queries.data_freshness(ctx.db)
+        ]
+    )
