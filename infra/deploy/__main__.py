@@ -3,6 +3,7 @@
     python -m infra.deploy image --tag REGISTRY/chocolate-factory/app:COMMIT [--push]
     python -m infra.deploy deploy --stack dev|prod --digest sha256:... [--version COMMIT]
     python -m infra.deploy rollback --stack prod [--to sha256:...]
+    python -m infra.deploy preview --stack dev|prod            (with the policy pack infra/policy)
     python -m infra.deploy smoke --base-url URL [--expect-digest D] [--expect-version V]
 
 deploy and rollback touch only the environment's app resources (`pulumi up --target ...
@@ -30,6 +31,7 @@ from infra.deploy.image import (
 )
 from infra.deploy.release import Release, ReleaseConfigError, ReleaseOptions, Releaser
 from infra.deploy.smoke import SmokeTarget, run_smoke
+from infra.deploy.stack import StackUpError
 from infra.deploy.targets import TargetsError, ci_targets
 
 DEPLOYABLE_STACKS = ("dev", "prod", "local")
@@ -50,7 +52,7 @@ def _parser() -> argparse.ArgumentParser:
     image = commands.add_parser("image", help="build the app image (and push it), print its digest")
     image.add_argument("--tag", required=True, help="REGISTRY/REPOSITORY:TAG, e.g. the git commit")
     image.add_argument("--base-image", help="BASE_IMAGE build argument (default: the Dockerfile's pin)")
-    image.add_argument("--version", default="dev", help="CF_VERSION baked into the image (git commit)")
+    image.add_argument("--version", default="dev", help="CF_VERSION and CF_GIT_COMMIT baked into the image")
     image.add_argument("--push", action="store_true", help="push and print REPOSITORY@sha256:...")
     image.add_argument("--offline", action="store_true", help="install only from the wheelhouse")
 
@@ -70,6 +72,10 @@ def _parser() -> argparse.ArgumentParser:
     rollback = stack_command("rollback", help_text="go back to the last good digest, or to --to")
     rollback.add_argument("--to", help="sha256:... to go back to (default: the newest earlier good one)")
 
+    preview = commands.add_parser("preview", help="pulumi preview of a stack with the policy pack")
+    preview.add_argument("--stack", required=True, choices=DEPLOYABLE_STACKS)
+    preview.add_argument("--policy-pack", type=Path, default=REPO_ROOT / "infra" / "policy")
+
     smoke = commands.add_parser("smoke", help="run the smoke suite against a URL")
     smoke.add_argument("--base-url", required=True)
     smoke.add_argument("--expect-digest")
@@ -79,7 +85,11 @@ def _parser() -> argparse.ArgumentParser:
 
 def _image(args: argparse.Namespace) -> int:
     build_wheelhouse(WHEELHOUSE)
-    build_args = {"CF_VERSION": args.version, "PIP_NO_INDEX": "1" if args.offline else "0"}
+    build_args = {
+        "CF_VERSION": args.version,
+        "CF_GIT_COMMIT": args.version,
+        "PIP_NO_INDEX": "1" if args.offline else "0",
+    }
     if args.base_image:
         build_args["BASE_IMAGE"] = args.base_image
     image_id = build_image(args.tag, REPO_ROOT, dockerfile=APP_DOCKERFILE, build_args=build_args)
@@ -112,6 +122,18 @@ def _releaser(args: argparse.Namespace, expected_version: str | None = None) -> 
     return Releaser(stack, ci_targets(args.stack), options, echo=_echo)
 
 
+def _preview(args: argparse.Namespace) -> int:
+    from infra.deploy.automation import AutomationStack
+
+    try:
+        summary = AutomationStack(args.stack, REPO_ROOT, echo=_echo).preview([args.policy_pack])
+    except StackUpError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    _echo(f"preview of {args.stack} with {args.policy_pack}: {summary or 'no changes'}")
+    return 0
+
+
 def _report(release: Release) -> int:
     print("\n" + release.account(), flush=True)
     return release.exit_code
@@ -126,6 +148,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _report(_releaser(args, args.version).deploy(args.digest))
         if args.command == "rollback":
             return _report(_releaser(args).rollback(args.to))
+        if args.command == "preview":
+            return _preview(args)
         report = run_smoke(
             SmokeTarget(
                 base_url=args.base_url,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
@@ -30,12 +31,17 @@ class AutomationStack:
         return self._name
 
     def get_config(self, key: str) -> str | None:
+        """The value in the checkout's stack file, else the one the stack's last update ran with.
+
+        CI runs in a fresh checkout, so the digest of the last deploy and the deploy tool's history of
+        good digests live in the backend: in the config each update records in the stack's history.
+        """
         try:
             return self._stack.get_config(key, path=True).value
         except auto.errors.CommandError as exc:
-            if "not found" in str(exc):
-                return None
-            raise
+            if "not found" not in str(exc):
+                raise
+        return config_of_last_update(self._stack.history(page_size=20, show_secrets=False), key)
 
     def set_config(self, key: str, value: str) -> None:
         self._stack.set_config(key, auto.ConfigValue(value=value, secret=False), path=True)
@@ -53,5 +59,38 @@ class AutomationStack:
         if result.summary.result != "succeeded":
             raise StackUpError(f"update ended as {result.summary.result!r}: {result.summary.message or ''}")
 
+    def preview(self, policy_packs: Sequence[Path]) -> str:
+        """`pulumi preview --policy-pack ...` of the whole stack; returns the engine's change summary."""
+        try:
+            result = self._stack.preview(
+                policy_packs=[str(pack) for pack in policy_packs], on_output=self._echo, diff=True
+            )
+        except auto.errors.CommandError as exc:
+            raise StackUpError(f"pulumi preview of {self._name} failed: {exc}") from exc
+        return ", ".join(f"{op}: {count}" for op, count in sorted(result.change_summary.items()))
+
     def outputs(self) -> Mapping[str, object]:
         return {key: output.value for key, output in self._stack.outputs().items() if not output.secret}
+
+
+def config_of_last_update(history: Sequence[auto.UpdateSummary], key: str) -> str | None:
+    """`key` (a path key: `ns:name.field`) as the newest `update` in `history` had it; None if unset."""
+    namespace, _, path = key.partition(":")
+    top, *fields = path.split(".")
+    for summary in history:
+        if summary.kind != "update":
+            continue
+        value = summary.config.get(f"{namespace}:{top}")
+        if value is None or value.secret:
+            return None
+        found: object = value.value
+        for name in fields:
+            try:
+                document = json.loads(found) if isinstance(found, str) else found
+            except json.JSONDecodeError:
+                return None
+            if not isinstance(document, dict) or name not in document:
+                return None
+            found = document[name]
+        return found if isinstance(found, str) else json.dumps(found)
+    return None

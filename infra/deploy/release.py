@@ -123,9 +123,14 @@ class Releaser:
         new = validate_digest(digest, "the digest to deploy")
         history = self._good_digests()
         configured = self._configured_digest()
-        last_good = history[-1] if history else configured
+        # What runs when a deploy starts passed its own deploy's smoke (or was reverted to): it is the
+        # digest to go back to. It joins the history before the update, which records that config.
+        if configured is not None:
+            history = [item for item in history if item != configured] + [configured]
+        last_good = history[-1] if history else None
         self._step(release, f"running now: {self._running_description(configured)}")
         self._step(release, f"last good digest: {last_good or 'none recorded'}")
+        self._write_good_digests(history)
 
         failure = self._apply(release, new, self.options.expected_version)
         if failure is None:
@@ -173,9 +178,10 @@ class Releaser:
                 )
             target = earlier[0]
         self._step(release, f"rolling back to {target}")
+        kept = [digest for digest in history if digest not in (current, target)]
+        self._write_good_digests(kept)
         failure = self._apply(release, target, None)
         if failure is None:
-            kept = [digest for digest in history if digest not in (current, target)]
             self._record_good(kept, target)
             release.outcome = Outcome.ROLLED_BACK
             release.headline = f"{target} runs and passed smoke" + (
@@ -190,6 +196,7 @@ class Releaser:
         self._step(release, f"restoring the digest that ran before the rollback, {current}")
         restore_failure = self._apply(release, current, None)
         if restore_failure is None:
+            self._write_good_digests(history)
             release.outcome = Outcome.ROLLBACK_FAILED
             release.headline = f"{target} failed ({failure}); {current} runs again and passed smoke"
         else:
@@ -278,5 +285,7 @@ class Releaser:
         return [validate_digest(item, where) for item in value]
 
     def _record_good(self, history: list[str], digest: str) -> None:
-        kept = [item for item in history if item != digest] + [digest]
-        self.ops.set_config(GOOD_DIGESTS_KEY, json.dumps(kept[-GOOD_DIGESTS_KEPT:]))
+        self._write_good_digests([item for item in history if item != digest] + [digest])
+
+    def _write_good_digests(self, history: list[str]) -> None:
+        self.ops.set_config(GOOD_DIGESTS_KEY, json.dumps(history[-GOOD_DIGESTS_KEPT:]))
