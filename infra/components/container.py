@@ -1,0 +1,148 @@
+"""One way to declare a container, so that every container of the platform gets the same guard rails:
+an explicit provider, a health check, a restart policy, log rotation, a memory limit, no new
+privileges, and a user (root only for the images `infra.images.ROOT_IMAGES` names, with the reason).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_docker as docker
+
+from infra.config import LoggingConfig
+
+NON_ROOT_USER = "10001:10001"
+"""Default uid:gid of containers whose image does not name its own unprivileged user."""
+
+
+@dataclass(frozen=True)
+class HealthCheck:
+    """A Docker health check; `test` is the exec form (`["CMD", ...]`)."""
+
+    test: Sequence[str]
+    interval: str = "30s"
+    timeout: str = "5s"
+    retries: int = 3
+    start_period: str = "20s"
+
+    def args(self) -> docker.ContainerHealthcheckArgs:
+        return docker.ContainerHealthcheckArgs(
+            tests=list(self.test),
+            interval=self.interval,
+            timeout=self.timeout,
+            retries=self.retries,
+            start_period=self.start_period,
+        )
+
+
+def http_check(url: str, *, tool: str = "wget") -> HealthCheck:
+    """A health check that GETs `url` from inside the container (busybox wget or curl)."""
+    if tool == "curl":
+        return HealthCheck(["CMD", "curl", "--fail", "--silent", "--max-time", "4", url])
+    return HealthCheck(["CMD", "wget", "--quiet", "--spider", "--timeout=4", url])
+
+
+@dataclass(frozen=True)
+class ContainerSpec:
+    """What differs between containers; everything else is the platform's defaults."""
+
+    image: pulumi.Input[str]
+    health: HealthCheck
+    memory_mb: int
+    user: str | None = NON_ROOT_USER
+    """uid:gid to run as; None only for an image in ROOT_IMAGES (it runs as its image's root user)."""
+    command: Sequence[str] | None = None
+    envs: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    volumes: Sequence[docker.ContainerVolumeArgs] = ()
+    uploads: Sequence[docker.ContainerUploadArgs] = ()
+    networks: Sequence[docker.ContainerNetworksAdvancedArgs] = ()
+    network_mode: pulumi.Input[str] | None = None
+    ports: Sequence[docker.ContainerPortArgs] = ()
+    tmpfs: Mapping[str, str] = field(default_factory=dict)
+    labels: Mapping[str, str] = field(default_factory=dict)
+    hostname: str | None = None
+
+
+def loopback_port(internal: int, external: int) -> docker.ContainerPortArgs:
+    """Publish `internal` on 127.0.0.1:`external` only (never on every interface)."""
+    return docker.ContainerPortArgs(internal=internal, external=external, ip="127.0.0.1", protocol="tcp")
+
+
+def container(
+    name: str,
+    spec: ContainerSpec,
+    *,
+    provider: docker.Provider,
+    parent: pulumi.Resource,
+    logging: LoggingConfig,
+    depends_on: Sequence[pulumi.Resource] = (),
+) -> docker.Container:
+    """Declare the container `name` (also its Docker name) on `provider`, parented to `parent`."""
+    envs = [pulumi.Output.concat(key, "=", value) for key, value in sorted(spec.envs.items())]
+    return docker.Container(
+        name,
+        docker.ContainerArgs(
+            name=name,
+            image=spec.image,
+            user=spec.user,
+            command=list(spec.command) if spec.command else None,
+            envs=envs or None,
+            healthcheck=spec.health.args(),
+            restart="unless-stopped",
+            log_driver="json-file",
+            log_opts={"max-size": logging.max_size, "max-file": str(logging.max_file)},
+            memory=spec.memory_mb,
+            memory_swap=spec.memory_mb,
+            security_opts=["no-new-privileges:true"],
+            privileged=False,
+            volumes=list(spec.volumes) or None,
+            uploads=list(spec.uploads) or None,
+            networks_advanced=list(spec.networks) or None,
+            network_mode=spec.network_mode,
+            ports=list(spec.ports) or None,
+            tmpfs=dict(spec.tmpfs) or None,
+            labels=[docker.ContainerLabelArgs(label=k, value=v) for k, v in sorted(spec.labels.items())]
+            or None,
+            hostname=spec.hostname,
+        ),
+        opts=pulumi.ResourceOptions(parent=parent, provider=provider, depends_on=list(depends_on)),
+    )
+
+
+def volume(
+    name: str,
+    *,
+    provider: docker.Provider,
+    parent: pulumi.Resource,
+    holds_data: bool,
+) -> docker.Volume:
+    """A named volume; one that holds data survives `pulumi destroy` and replacement of its owner."""
+    return docker.Volume(
+        name,
+        docker.VolumeArgs(
+            name=name,
+            labels=[docker.VolumeLabelArgs(label="chocolate-factory.data", value=str(holds_data).lower())],
+        ),
+        opts=pulumi.ResourceOptions(
+            parent=parent, provider=provider, retain_on_delete=holds_data, protect=False
+        ),
+    )
+
+
+def mount(volume: docker.Volume, path: str, *, read_only: bool = False) -> docker.ContainerVolumeArgs:
+    return docker.ContainerVolumeArgs(volume_name=volume.name, container_path=path, read_only=read_only)
+
+
+def secret_file(
+    path: str, content: pulumi.Input[str], *, owner: str = "0", mode: str = "0400"
+) -> docker.ContainerUploadArgs:
+    """A secret delivered as a file in the container (not an environment variable `docker inspect` shows)."""
+    return docker.ContainerUploadArgs(
+        file=path, content=pulumi.Output.secret(content), permissions=mode, owner=owner, group=owner
+    )
+
+
+def config_file(path: str, content: pulumi.Input[str], *, mode: str = "0444") -> docker.ContainerUploadArgs:
+    return docker.ContainerUploadArgs(file=path, content=content, permissions=mode)

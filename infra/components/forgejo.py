@@ -1,0 +1,124 @@
+"""Forgejo on the git node: git hosting and Actions, reachable over the tailnet through its sidecar."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_docker as docker
+
+from infra import tokens
+from infra.components.container import (
+    ContainerSpec,
+    container,
+    http_check,
+    loopback_port,
+    mount,
+    secret_file,
+    volume,
+)
+from infra.components.sidecar import SidecarArgs, https_serve, tailscale_sidecar, with_tcp_forward
+from infra.config import ForgejoConfig, LoggingConfig
+
+FORGEJO_USER = "1000:1000"
+"""The rootless image's `git` user, which owns /var/lib/gitea."""
+SECRET_KEY_FILE = "/run/secrets/forgejo-secret-key"  # noqa: S105 (a path)
+
+
+@dataclass(frozen=True)
+class ForgejoArgs:
+    config: ForgejoConfig
+    image: str
+    provider: docker.Provider
+    logging: LoggingConfig
+    root_url: str
+    secret_key: pulumi.Input[str]
+    sidecar_image: str | None = None
+    auth_key: pulumi.Input[str] | None = None
+    """With a tailnet: the sidecar's auth key; without, Forgejo is published on 127.0.0.1."""
+
+
+def forgejo_settings(cfg: ForgejoConfig, root_url: str, *, tailnet: bool) -> dict[str, str]:
+    """Forgejo's app.ini as FORGEJO__section__KEY environment variables."""
+    domain = root_url.split("://", 1)[1].split(":", 1)[0].split("/", 1)[0]
+    return {
+        "FORGEJO__server__ROOT_URL": root_url,
+        "FORGEJO__server__DOMAIN": domain,
+        "FORGEJO__server__SSH_DOMAIN": domain,
+        "FORGEJO__server__HTTP_ADDR": "127.0.0.1" if tailnet else "0.0.0.0",
+        "FORGEJO__server__HTTP_PORT": str(cfg.http_port),
+        "FORGEJO__server__START_SSH_SERVER": "true",
+        "FORGEJO__server__SSH_LISTEN_PORT": str(cfg.ssh_port),
+        "FORGEJO__server__SSH_PORT": "22" if tailnet else str(cfg.ssh_port),
+        "FORGEJO__security__INSTALL_LOCK": "true",
+        "FORGEJO__security__SECRET_KEY_URI": f"file:{SECRET_KEY_FILE}",
+        "FORGEJO__service__DISABLE_REGISTRATION": "true",
+        "FORGEJO__service__REQUIRE_SIGNIN_VIEW": "true",
+        "FORGEJO__actions__ENABLED": "true",
+        "FORGEJO__actions__DEFAULT_ACTIONS_URL": "https://data.forgejo.org",
+        "FORGEJO__database__DB_TYPE": "sqlite3",
+        "FORGEJO__log__LEVEL": "Info",
+    }
+
+
+class Forgejo(pulumi.ComponentResource):
+    url: str
+
+    def __init__(self, name: str, args: ForgejoArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(tokens.FORGEJO, name, None, opts)
+        cfg, provider = args.config, args.provider
+        tailnet = args.auth_key is not None
+        self.url = args.root_url
+        self.network = docker.Network(
+            f"{name}-net",
+            name=f"cf-{name}",
+            driver="bridge",
+            opts=pulumi.ResourceOptions(parent=self, provider=provider),
+        )
+        data = volume(f"{name}-data", provider=provider, parent=self, holds_data=True)
+        network_mode: pulumi.Input[str] | None = None
+        networks: list[docker.ContainerNetworksAdvancedArgs] = []
+        ports: list[docker.ContainerPortArgs] = []
+        depends: list[pulumi.Resource] = []
+        if tailnet:
+            assert args.sidecar_image is not None and args.auth_key is not None
+            serve = with_tcp_forward(https_serve(cfg.http_port), 22, cfg.ssh_port)
+            sidecar = tailscale_sidecar(
+                f"ts-{name}",
+                SidecarArgs(
+                    hostname=cfg.hostname,
+                    auth_key=args.auth_key,
+                    image=args.sidecar_image,
+                    network=self.network,
+                    serve=serve,
+                ),
+                provider=provider,
+                parent=self,
+                logging=args.logging,
+            )
+            network_mode = sidecar.network_mode
+            depends.append(sidecar.container)
+        else:
+            assert cfg.local_port is not None
+            networks = [docker.ContainerNetworksAdvancedArgs(name=self.network.name, aliases=["forgejo"])]
+            ports = [loopback_port(cfg.http_port, cfg.local_port)]
+        self.container = container(
+            name,
+            ContainerSpec(
+                image=args.image,
+                user=FORGEJO_USER,
+                health=http_check(f"http://127.0.0.1:{cfg.http_port}/api/healthz"),
+                memory_mb=cfg.memory_mb,
+                envs=forgejo_settings(cfg, args.root_url, tailnet=tailnet),
+                volumes=[mount(data, "/var/lib/gitea")],
+                uploads=[secret_file(SECRET_KEY_FILE, args.secret_key, owner="1000")],
+                networks=networks,
+                network_mode=network_mode,
+                ports=ports,
+            ),
+            provider=provider,
+            parent=self,
+            logging=args.logging,
+            depends_on=depends,
+        )
+        self.register_outputs({"url": self.url})

@@ -1,0 +1,116 @@
+"""The private image registry on the git node: htpasswd (bcrypt) auth, deletes enabled, tailnet only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_docker as docker
+
+from infra import tokens
+from infra.components.container import (
+    ContainerSpec,
+    container,
+    http_check,
+    loopback_port,
+    mount,
+    secret_file,
+    volume,
+)
+from infra.components.sidecar import SidecarArgs, https_serve, tailscale_sidecar
+from infra.config import LoggingConfig, RegistryConfig
+
+HTPASSWD_FILE = "/auth/htpasswd"
+DEBUG_PORT = 5001
+
+
+@dataclass(frozen=True)
+class RegistryArgs:
+    config: RegistryConfig
+    image: str
+    provider: docker.Provider
+    logging: LoggingConfig
+    htpasswd: pulumi.Input[str]
+    """htpasswd file content: `htpasswd -nbB <user> <password>` (bcrypt)."""
+    sidecar_image: str | None = None
+    auth_key: pulumi.Input[str] | None = None
+
+
+def registry_settings(cfg: RegistryConfig, *, tailnet: bool) -> dict[str, str]:
+    listen = "127.0.0.1" if tailnet else "0.0.0.0"
+    return {
+        "REGISTRY_HTTP_ADDR": f"{listen}:{cfg.port}",
+        "REGISTRY_HTTP_DEBUG_ADDR": f"127.0.0.1:{DEBUG_PORT}",
+        "REGISTRY_AUTH": "htpasswd",
+        "REGISTRY_AUTH_HTPASSWD_REALM": "chocolate-factory",
+        "REGISTRY_AUTH_HTPASSWD_PATH": HTPASSWD_FILE,
+        "REGISTRY_STORAGE_DELETE_ENABLED": "true",
+        "REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY": "/var/lib/registry",
+        "REGISTRY_HEALTH_STORAGEDRIVER_ENABLED": "true",
+        "REGISTRY_LOG_FORMATTER": "json",
+    }
+
+
+class Registry(pulumi.ComponentResource):
+    address: str
+    """host[:port] that `docker push` and the nodes' engines use."""
+
+    def __init__(
+        self, name: str, args: RegistryArgs, address: str, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(tokens.REGISTRY, name, None, opts)
+        cfg, provider = args.config, args.provider
+        tailnet = args.auth_key is not None
+        self.address = address
+        self.network = docker.Network(
+            f"{name}-net",
+            name=f"cf-{name}",
+            driver="bridge",
+            opts=pulumi.ResourceOptions(parent=self, provider=provider),
+        )
+        storage = volume(f"{name}-data", provider=provider, parent=self, holds_data=True)
+        network_mode: pulumi.Input[str] | None = None
+        networks: list[docker.ContainerNetworksAdvancedArgs] = []
+        ports: list[docker.ContainerPortArgs] = []
+        depends: list[pulumi.Resource] = []
+        if tailnet:
+            assert args.sidecar_image is not None and args.auth_key is not None
+            sidecar = tailscale_sidecar(
+                f"ts-{name}",
+                SidecarArgs(
+                    hostname=cfg.hostname,
+                    auth_key=args.auth_key,
+                    image=args.sidecar_image,
+                    network=self.network,
+                    serve=https_serve(cfg.port),
+                ),
+                provider=provider,
+                parent=self,
+                logging=args.logging,
+            )
+            network_mode = sidecar.network_mode
+            depends.append(sidecar.container)
+        else:
+            assert cfg.local_port is not None
+            networks = [docker.ContainerNetworksAdvancedArgs(name=self.network.name, aliases=["registry"])]
+            ports = [loopback_port(cfg.port, cfg.local_port)]
+        self.container = container(
+            name,
+            ContainerSpec(
+                image=args.image,
+                user=None,  # root: see infra.images.ROOT_IMAGES["registry"]
+                health=http_check(f"http://127.0.0.1:{DEBUG_PORT}/debug/health"),
+                memory_mb=cfg.memory_mb,
+                envs=registry_settings(cfg, tailnet=tailnet),
+                volumes=[mount(storage, "/var/lib/registry")],
+                uploads=[secret_file(HTPASSWD_FILE, args.htpasswd, mode="0444")],
+                networks=networks,
+                network_mode=network_mode,
+                ports=ports,
+            ),
+            provider=provider,
+            parent=self,
+            logging=args.logging,
+            depends_on=depends,
+        )
+        self.register_outputs({"address": self.address})
