@@ -85,6 +85,20 @@
     return type === "error";
   }
 
+  var FAILURES = {
+    no_key: "no API key configured",
+    timeout: "the model did not answer in time",
+    overloaded: "the model is overloaded",
+    rate_limited: "the model's API is rate limiting us",
+    api_error: "the model's API failed",
+    connection: "the model's API cannot be reached",
+  };
+
+  function failureText(kind) {
+    if (!kind) return "";
+    return FAILURES[kind] || String(kind).replace(/_/g, " ");
+  }
+
   function eur(v) {
     if (!CF.isNum(v)) return CF.DASH;
     return "€" + v.toFixed(v < 0.01 ? 5 : 4);
@@ -95,7 +109,7 @@
     var usage = CF.pick(final, "usage", "tokens") || final || {};
     var input = CF.pick(usage, "input_tokens", "input", "tokens_in", "prompt_tokens");
     var output = CF.pick(usage, "output_tokens", "output", "tokens_out", "completion_tokens");
-    var cached = CF.pick(usage, "cached_tokens", "cache_read_input_tokens", "cached", "cache_read");
+    var cached = CF.pick(usage, "cache_read_tokens", "cached_tokens", "cache_read_input_tokens", "cached", "cache_read");
     var cost = CF.pick(final, "cost_eur", "usage.cost_eur", "cost");
     var latency = CF.pick(final, "latency_ms", "usage.latency_ms");
     var model = CF.pick(final, "model", "usage.model");
@@ -108,9 +122,20 @@
     return parts.join(" · ");
   }
 
+  var CATEGORIES = {
+    status: "Current status",
+    prices: "Energy prices",
+    windows: "Cheapest production windows",
+    weather: "Weather and production",
+    production: "Production and energy per kg",
+    savings: "Savings against the fixed schedule",
+    alerts: "Alerts",
+    overview: "Overview",
+  };
+
   /** Human text for a cited figure (a string, or {label|name|category, value, unit, ts, source}). */
   function figureText(f) {
-    if (typeof f !== "object" || f === null) return String(f);
+    if (typeof f !== "object" || f === null) return CATEGORIES[f] || String(f);
     var label = CF.pick(f, "label", "name", "figure", "category", "key");
     var value = CF.pick(f, "value", "text");
     var unit = CF.pick(f, "unit");
@@ -180,16 +205,22 @@
       );
     }
 
-    function showFinal(final) {
-      usage.textContent = usageText(final);
-      var figures = CF.pick(final, "figures", "citations", "cited", "sources", "categories");
+    function showFigures(payload) {
+      var figures = CF.pick(payload, "figures", "citations", "cited", "sources", "categories");
       if (Array.isArray(figures) && figures.length) {
         CF.fill(cited, figures.map(function (f) { return CF.el("li", null, figureText(f)); }));
         citedWrap.hidden = false;
       }
-      var conv = CF.pick(final, "conversation_id");
+      var conv = CF.pick(payload, "conversation_id");
       if (conv) conversationId = conv;
-      if (CF.pick(final, "degraded") === true) showDegraded(CF.pick(final, "degraded_reason", "reason"));
+    }
+
+    function showFinal(final) {
+      usage.textContent = usageText(final);
+      showFigures(final);
+      if (CF.pick(final, "degraded") === true) {
+        showDegraded(failureText(CF.pick(final, "failure", "degraded_reason", "reason")));
+      }
     }
 
     function ask(text) {
@@ -253,9 +284,7 @@
               gotFinal = true;
               showFinal(payload);
             } else if (payload && typeof payload === "object") {
-              var figures = CF.pick(payload, "figures", "categories");
-              if (Array.isArray(figures)) showFinal({ figures: figures });
-              if (payload.degraded === true) showDegraded(CF.pick(payload, "degraded_reason", "reason"));
+              showFigures(payload);
             }
           });
           function read() {
@@ -312,15 +341,18 @@
     CF.fetchJSON("/chat/health", { timeoutMs: 5000 }).then(function (result) {
       if (!result.ok || !result.data) return;
       var data = result.data;
-      var degraded =
-        data.degraded === true ||
-        data.key_configured === false ||
-        data.api_key_configured === false ||
-        data.status === "degraded";
-      if (degraded) {
-        var reason = CF.pick(data, "degraded_reason", "reason");
-        if (!reason && (data.key_configured === false || data.api_key_configured === false)) reason = "no API key configured";
-        showDegraded(reason);
+      if (data.key_configured === false || data.degraded === true) {
+        showDegraded(data.key_configured === false ? failureText("no_key") : failureText(data.reason));
+        return;
+      }
+      var failedAt = CF.toDate(data.last_failure_at);
+      var succeededAt = CF.toDate(data.last_success_at);
+      if (failedAt && (!succeededAt || failedAt > succeededAt)) {
+        setStatus(
+          "The model's last answer failed (" + failureText(data.last_failure_kind) + ", " + CF.ago(failedAt) +
+            "): if it fails again, the answer is a plain summary of the figures.",
+          "info"
+        );
       }
     });
   }

@@ -235,6 +235,8 @@
     return [];
   }
 
+  var STATUS_KIND = { fresh: "ok", present: "ok", stale: "bad", empty: "warn", sample: "warn", disabled: "" };
+
   function sourceName(s) {
     var dataset = CF.pick(s, "dataset");
     var name = CF.pick(s, "name", "source");
@@ -258,22 +260,20 @@
     CF.fill(
       tbody,
       sources.map(function (s) {
-        var newest = CF.pick(s, "newest", "newest_ts", "latest", "last_ts", "newest_at");
+        var newest = CF.pick(s, "newest_ts", "newest", "latest", "last_ts");
+        var fetched = CF.pick(s, "last_fetched_at", "fetched_at");
         var age = CF.pick(s, "age_seconds", "age_s", "age");
-        if (!CF.isNum(age) && CF.toDate(newest)) age = (Date.now() - CF.toDate(newest).getTime()) / 1000;
-        var stale = CF.pick(s, "stale");
-        var statusText = CF.pick(s, "status");
-        var kind;
-        if (stale === true) kind = "bad";
-        else if (stale === false) kind = "ok";
-        else kind = "";
-        var label = stale === true ? "Stale" : stale === false ? "Fresh" : statusText || CF.DASH;
+        if (!CF.isNum(age) && CF.toDate(fetched || newest)) age = (Date.now() - CF.toDate(fetched || newest).getTime()) / 1000;
+        var status = CF.pick(s, "status");
+        if (!status) status = CF.pick(s, "stale") === true ? "stale" : CF.pick(s, "stale") === false ? "fresh" : "";
+        var when = newest ? CF.dateTime(newest) : CF.DASH;
+        if (CF.isNum(age)) when += " · delivered " + CF.duration(age) + " ago";
         return CF.el(
           "tr",
-          null,
+          { "data-source": sourceName(s) },
           CF.el("th", { scope: "row" }, sourceName(s)),
-          CF.el("td", null, newest ? CF.dateTime(newest) + " (" + CF.duration(age) + " old)" : CF.DASH),
-          CF.el("td", null, CF.el("span", { className: "badge " + kind }, label))
+          CF.el("td", null, when),
+          CF.el("td", null, CF.el("span", { className: "badge " + (STATUS_KIND[status] || "") }, status || CF.DASH))
         );
       })
     );

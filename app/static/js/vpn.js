@@ -17,14 +17,16 @@
     "shared-in": "Shared in",
     shared_in: "Shared in",
     other: "Other users' devices",
+    "other-user": "Other users' devices",
     "other-users": "Other users' devices",
     other_users: "Other users' devices",
   };
-  var CLASS_ORDER = ["own", "tagged", "shared-in", "shared_in", "other", "other-users", "other_users"];
+  var CLASS_ORDER = ["own", "tagged", "shared-in", "shared_in", "other-user", "other", "other-users", "other_users"];
 
   var state = {
     days: 7,
-    logs: { hours: 24, user: "", path: "", offset: 0, total: null, nextCursor: null },
+    // Paging: by cursor when the API gives `next_cursor` (cursors[i] starts page i), else by offset.
+    logs: { hours: 24, user: "", path: "", page: 0, cursors: [null], byCursor: false, total: null, serverFilters: undefined },
     denied: false,
   };
 
@@ -74,8 +76,8 @@
 
   function staleOf(data) {
     return {
-      stale: CF.pick(data, "stale") === true,
-      age: CF.pick(data, "age_seconds", "snapshot_age_seconds", "age_s", "age"),
+      stale: CF.pick(data, "freshness.stale", "stale") === true,
+      age: CF.pick(data, "freshness.age_seconds", "age_seconds", "snapshot_age_seconds", "age"),
     };
   }
 
@@ -163,6 +165,11 @@
 
   /* ---- quota --------------------------------------------------------------------------------- */
 
+  /** A user count; thresholds may be fractional (80 % of 6 is 4.8). */
+  function count(v) {
+    return CF.num(v, CF.isNum(v) && Math.round(v) !== v ? 1 : 0);
+  }
+
   function renderQuota(result) {
     if (cardError("quota-error", result)) return;
     var d = result.data || {};
@@ -197,7 +204,7 @@
       [alertAt, "alert"],
     ].forEach(function (pair) {
       if (!CF.isNum(pair[0])) return;
-      var mark = CF.el("div", { className: "mark", title: pair[1] + " at " + pair[0] }, CF.el("span", null, pair[1] + " " + pair[0]));
+      var mark = CF.el("div", { className: "mark", title: pair[1] + " at " + count(pair[0]) }, CF.el("span", null, pair[1] + " " + count(pair[0])));
       mark.style.left = Math.min(100, (pair[0] / max) * 100) + "%";
       gauge.appendChild(mark);
     });
@@ -208,8 +215,8 @@
     levelNode.className = "badge" + (kind ? " " + kind : "");
     levelNode.textContent = level || CF.DASH;
     document.getElementById("quota-thresholds").textContent =
-      "Warning at " + CF.num(warnAt) + " users, alert at " + CF.num(alertAt) + ". Tagged servers and the owner do not count.";
-    var names = usersList || CF.pick(d, "user_logins", "user_list", "counted_users");
+      "Warning at " + count(warnAt) + " users, alert at " + count(alertAt) + ". Tagged servers, shared-in devices and the owner do not count.";
+    var names = usersList || CF.pick(d, "users", "user_logins", "user_list", "counted_users");
     document.getElementById("quota-users").textContent = Array.isArray(names) && names.length
       ? "Counted: " + names.map(function (u) { return typeof u === "object" ? CF.pick(u, "login", "login_name", "name") : u; }).join(", ")
       : "";
@@ -219,19 +226,36 @@
 
   var usageChart = null;
 
+  function dayLabel(seconds) {
+    return new Date(seconds * 1000).toLocaleDateString("en-GB", { day: "numeric", month: "short", timeZone: "UTC" });
+  }
+
   function usageOptions(width) {
     var bars = typeof uPlot !== "undefined" && uPlot.paths && uPlot.paths.bars ? uPlot.paths.bars({ size: [0.6, 40] }) : undefined;
     return {
       width: width,
       height: 220,
       cursor: { drag: { x: false, y: false } },
-      scales: { x: { time: true } },
+      scales: {
+        x: {
+          time: true,
+          // half a day of room on each side so the first and last bars are whole
+          range: function (u, min, max) { return [min - 43200, max + 43200]; },
+        },
+        y: { range: function (u, min, max) { return [0, Math.max(1, max) * 1.1]; } },
+      },
       axes: [
-        { stroke: "#6b5a4e", grid: { stroke: "#eee6df" } },
+        {
+          stroke: "#6b5a4e",
+          grid: { stroke: "#eee6df" },
+          space: 50,
+          incrs: [86400, 2 * 86400, 7 * 86400, 14 * 86400],
+          values: function (u, splits) { return splits.map(dayLabel); },
+        },
         { stroke: "#6b5a4e", grid: { stroke: "#eee6df" } },
       ],
       series: [
-        { label: "Day", value: function (u, v) { return v === null || v === undefined ? "—" : CF.dateTime(v).slice(0, 6); } },
+        { label: "Day", value: function (u, v) { return v === null || v === undefined ? "—" : dayLabel(v); } },
         { label: "Requests", stroke: "#7b3f00", fill: "rgba(123, 63, 0, 0.35)", paths: bars },
         { label: "Users", stroke: "#1a5fb4", width: 2, points: { show: true } },
         { label: "Devices", stroke: "#1d7a3a", width: 2, points: { show: true } },
@@ -323,20 +347,57 @@
     if (state.logs.user) q.set("user", state.logs.user);
     if (state.logs.path) q.set("path", state.logs.path);
     q.set("limit", String(PAGE_SIZE));
-    q.set("offset", String(state.logs.offset));
+    if (state.logs.byCursor) {
+      var cursor = state.logs.cursors[state.logs.page];
+      if (cursor !== null && cursor !== undefined) q.set("cursor", String(cursor));
+    } else if (state.logs.page > 0) {
+      q.set("offset", String(state.logs.page * PAGE_SIZE));
+    }
     return "/analytics/access-logs?" + q.toString();
   }
 
-  function renderLogs(result) {
+  function resetLogPaging() {
+    state.logs.page = 0;
+    state.logs.cursors = [null];
+  }
+
+  var LOCAL_FILTER_LIMIT = 500;
+
+  function filtersActive() {
+    return Boolean(state.logs.user || state.logs.path);
+  }
+
+  function matches(entry) {
+    var user = state.logs.user.toLowerCase();
+    var path = state.logs.path.toLowerCase();
+    var who = (String(CF.pick(entry, "user_login") || "") + " " + String(CF.pick(entry, "user_name") || "")).toLowerCase();
+    return (!user || who.indexOf(user) !== -1) && (!path || String(CF.pick(entry, "path") || "").toLowerCase().indexOf(path) !== -1);
+  }
+
+  /**
+   * Render one page of entries. `local` pages were filtered in the browser (the API did not take the
+   * user/path filters): paging then goes by the filtered total.
+   */
+  function renderLogs(result, local) {
     var tbody = document.getElementById("logs-rows");
+    var note = document.getElementById("logs-note");
     if (cardError("logs-error", result)) {
       CF.fill(tbody, CF.el("tr", null, CF.el("td", { colspan: 6 }, CF.DASH)));
       return;
     }
     var d = result.data || {};
-    var items = listOf(d, ["items", "entries", "logs", "requests"]);
+    var items = listOf(d, ["entries", "items", "rows", "logs"]);
     var total = CF.pick(d, "total", "count", "total_count");
     state.logs.total = CF.isNum(total) ? total : null;
+    var nextCursor = !local && d && typeof d === "object" && "next_cursor" in d ? d.next_cursor : undefined;
+    if (nextCursor !== undefined) {
+      state.logs.byCursor = true;
+      state.logs.cursors[state.logs.page + 1] = nextCursor;
+      state.logs.cursors.length = state.logs.page + 2;
+    }
+    note.textContent = local && local.truncated
+      ? "Filtered among the newest " + LOCAL_FILTER_LIMIT + " requests of the window."
+      : "";
     if (items.length === 0) {
       CF.fill(tbody, CF.el("tr", null, CF.el("td", { colspan: 6 }, "No requests match these filters.")));
     } else {
@@ -344,8 +405,8 @@
         tbody,
         items.map(function (r) {
           var user = CF.pick(r, "user_login", "user", "login");
-          var device = CF.pick(r, "device", "device_name", "hostname", "client_host");
-          var addr = CF.pick(r, "client_addr", "remote_addr", "client_ip", "ip");
+          var device = CF.pick(r, "device_name", "device", "hostname");
+          var addr = CF.pick(r, "client", "client_addr", "remote_addr", "ip");
           return CF.el(
             "tr",
             null,
@@ -359,18 +420,44 @@
         })
       );
     }
-    var from = items.length ? state.logs.offset + 1 : 0;
-    var to = state.logs.offset + items.length;
+    var offset = state.logs.page * PAGE_SIZE;
+    var from = items.length ? offset + 1 : 0;
+    var to = offset + items.length;
     document.getElementById("logs-page").textContent =
       from + "–" + to + (state.logs.total !== null ? " of " + state.logs.total : "");
-    document.getElementById("logs-prev").disabled = state.logs.offset === 0;
-    var hasMore = CF.pick(d, "has_more", "more");
-    document.getElementById("logs-next").disabled =
-      hasMore === false || (state.logs.total !== null ? to >= state.logs.total : items.length < PAGE_SIZE);
+    document.getElementById("logs-prev").disabled = state.logs.page === 0;
+    var hasMore;
+    if (!local && state.logs.byCursor) hasMore = nextCursor !== null && nextCursor !== undefined;
+    else if (state.logs.total !== null) hasMore = to < state.logs.total;
+    else hasMore = items.length >= PAGE_SIZE;
+    document.getElementById("logs-next").disabled = !hasMore;
+  }
+
+  function loadLogsLocally() {
+    var q = new URLSearchParams({ hours: String(state.logs.hours), limit: String(LOCAL_FILTER_LIMIT) });
+    return get("/analytics/access-logs?" + q.toString()).then(function (result) {
+      if (!result.ok) return renderLogs(result, { truncated: false });
+      var all = listOf(result.data, ["entries", "items", "rows", "logs"]).filter(matches);
+      var start = state.logs.page * PAGE_SIZE;
+      var total = CF.pick(result.data, "total");
+      renderLogs(
+        { ok: true, status: result.status, data: { entries: all.slice(start, start + PAGE_SIZE), total: all.length } },
+        { truncated: CF.isNum(total) && total > LOCAL_FILTER_LIMIT }
+      );
+    });
   }
 
   function loadLogs() {
-    return get(logsUrl()).then(renderLogs);
+    if (filtersActive() && state.logs.serverFilters === false) return loadLogsLocally();
+    return get(logsUrl()).then(function (result) {
+      if (result.ok && filtersActive() && state.logs.serverFilters === undefined) {
+        var d = result.data || {};
+        // The API echoes the filters it applied; without them it ignored the filters.
+        state.logs.serverFilters = "user" in d || "path" in d;
+        if (!state.logs.serverFilters) return loadLogsLocally();
+      }
+      renderLogs(result, null);
+    });
   }
 
   /* ---- wiring -------------------------------------------------------------------------------- */
@@ -404,15 +491,15 @@
       state.logs.hours = Number(document.getElementById("logs-hours").value) || 24;
       state.logs.user = document.getElementById("logs-user").value.trim();
       state.logs.path = document.getElementById("logs-path").value.trim();
-      state.logs.offset = 0;
+      resetLogPaging();
       loadLogs();
     });
     document.getElementById("logs-prev").addEventListener("click", function () {
-      state.logs.offset = Math.max(0, state.logs.offset - PAGE_SIZE);
+      state.logs.page = Math.max(0, state.logs.page - 1);
       loadLogs();
     });
     document.getElementById("logs-next").addEventListener("click", function () {
-      state.logs.offset += PAGE_SIZE;
+      state.logs.page += 1;
       loadLogs();
     });
     CF.poll(refresh, POLL_MS);

@@ -1,0 +1,209 @@
+"""The processes behind the browser tests: the app under uvicorn, the stand-in Claude and LocalAPI servers,
+the sample BI data and an nginx-format access log (with a hostile request path) for the app to ingest."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+
+from tests.support.services import (
+    RunningService,
+    free_port,
+    http_answers,
+    python_argv,
+    service,
+    wait_until,
+)
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+#: How the stand-in Claude server starts every answer (tests/standins/claude.py).
+ANSWER_MARKER = "According to the factory data:"
+
+#: Logins of tests/fixtures/tailscale/status.json: marta owns the tailnet and is its admin; ana and
+#: luis are other users (luis's phone has a hostile host name).
+ADMIN_LOGIN = "marta@chocolate.example"
+GUEST_LOGIN = "ana@chocolate.example"
+#: The user with most requests in the access log: enough for more than one page.
+BUSY_USER = "luis@chocolate.example"
+HOSTILE_PATH = "/<img src=x onerror=alert(1)>"
+HOSTILE_USER_AGENT = "<script>window.__pwned = 1</script>"
+#: A device name in the LocalAPI fixture that would run script if it were parsed as HTML.
+HOSTILE_HOSTNAME = "<img src=x onerror=alert(1)>"
+
+
+@dataclass
+class Stack:
+    app: RunningService
+    data_dir: Path
+    access_log: Path
+    claude_answer_marker: str
+
+    @property
+    def url(self) -> str:
+        return self.app.url
+
+
+def access_log_lines(now: datetime) -> list[str]:
+    """Lines in the web container's `cf_json` log format (sidecar/nginx.conf.template), newest last."""
+
+    def line(minutes_ago: int, path: str, login: str, status: int = 200, agent: str = "Mozilla/5.0") -> str:
+        ts = (now - timedelta(minutes=minutes_ago)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+        return json.dumps(
+            {
+                "time": ts,
+                "client": "100.101.3.30",
+                "method": "GET",
+                "path": path,
+                "status": status,
+                "bytes": 1234,
+                "duration": 0.012,
+                "user_agent": agent,
+                "user_login": login,
+                "user_name": login.split("@")[0].title() if login else "",
+                "request_id": f"req-{minutes_ago}-{abs(hash(path)) % 10_000}",
+            }
+        )
+
+    lines = [line(60 * 24 * 3 + i * 7, "/dashboard", BUSY_USER) for i in range(30)]
+    lines += [line(60 * 20 + i * 5, "/analytics/devices", ADMIN_LOGIN) for i in range(8)]
+    lines += [line(90, HOSTILE_PATH, "", status=404, agent=HOSTILE_USER_AGENT)]
+    lines += [line(30 - i, "/dashboard", BUSY_USER) for i in range(12)]
+    return sorted(lines, key=lambda text: json.loads(text)["time"])
+
+
+def _admin_get(app: RunningService, path: str) -> httpx.Response:
+    return httpx.get(f"{app.url}{path}", headers={"Tailscale-User-Login": ADMIN_LOGIN}, timeout=5.0)
+
+
+def _analytics_ready(app: RunningService) -> bool:
+    """A tailnet snapshot is stored and the access log is ingested."""
+    try:
+        uptime = _admin_get(app, "/analytics/uptime?days=1").json()
+        logs = _admin_get(app, "/analytics/access-logs?hours=168&limit=1").json()
+    except (httpx.HTTPError, ValueError):
+        return False
+    return uptime.get("snapshots", 0) >= 1 and logs.get("total", 0) >= len(
+        access_log_lines(datetime.now(UTC))
+    )
+
+
+def _devices_stale(app: RunningService) -> bool:
+    try:
+        return bool(_admin_get(app, "/analytics/devices").json()["freshness"]["stale"])
+    except (httpx.HTTPError, ValueError, KeyError):
+        return False
+
+
+@contextmanager
+def running_stack(
+    tmp: Path,
+    log_dir: Path,
+    *,
+    name: str,
+    api_key: bool = True,
+    rate_limit: int = 20,
+    tailnet_down: bool = False,
+) -> Iterator[Stack]:
+    """Start the stand-ins, load the data, start the app; with `tailnet_down`, stop the LocalAPI once
+    a snapshot is stored so the VPN page shows stale data."""
+    data_dir = tmp / "data"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    access_log = tmp / "access.log"
+    access_log.write_text("\n".join(access_log_lines(datetime.now(UTC))) + "\n")
+    with ExitStack() as stack:
+        claude_port = free_port()
+        claude = stack.enter_context(
+            service(
+                f"{name}-claude",
+                python_argv("-m", "tests.standins.claude", "--port", str(claude_port)),
+                port=claude_port,
+                log_dir=log_dir,
+                cwd=REPO_ROOT,
+            )
+        )
+        # Space the streamed words so the browser sees the answer arrive in parts.
+        httpx.post(
+            f"{claude.url}/control/mode", json={"mode": "ok", "chunk_delay_seconds": 0.04}
+        ).raise_for_status()
+
+        socket_path = tmp / "tailscaled.sock"
+        localapi_mode = tmp / "localapi-mode"
+        localapi_mode.write_text("normal")
+        stack.enter_context(
+            service(
+                f"{name}-localapi",
+                python_argv(
+                    "-m",
+                    "tests.standins.localapi",
+                    "--socket",
+                    str(socket_path),
+                    "--mode-file",
+                    str(localapi_mode),
+                ),
+                port=0,
+                log_dir=log_dir,
+                cwd=REPO_ROOT,
+                ready=socket_path.exists,
+            )
+        )
+
+        env = {
+            "CF_DATA_DIR": str(data_dir),
+            "CF_LOG_LEVEL": "WARNING",
+            "PYTHONPATH": str(REPO_ROOT),
+        }
+        if importlib.util.find_spec("app.bi.sample_data") is not None:
+            subprocess.run(
+                python_argv("-m", "app.bi.sample_data"),
+                cwd=REPO_ROOT,
+                env={**os.environ, **env},
+                check=True,
+                capture_output=True,
+                timeout=120,
+            )
+
+        unreachable = f"http://127.0.0.1:{free_port()}"  # the BI upstreams: nothing listens there
+        env.update(
+            {
+                "CF_REE_BASE_URL": unreachable,
+                "CF_OPEN_METEO_BASE_URL": unreachable,
+                "CF_AEMET_BASE_URL": unreachable,
+                "ANTHROPIC_BASE_URL": claude.url,
+                "ANTHROPIC_API_KEY": "sk-ant-standin-key" if api_key else "",
+                "CF_CHAT_RATE_LIMIT_REQUESTS": str(rate_limit),
+                "CF_CHAT_RATE_LIMIT_WINDOW_SECONDS": "600",
+                "CF_ANALYTICS_LOCALAPI_URL": f"unix://{socket_path}",
+                "CF_ANALYTICS_ACCESS_LOG_PATH": str(access_log),
+                "CF_ANALYTICS_ADMINS": json.dumps([ADMIN_LOGIN]),
+                "CF_ANALYTICS_TAILNET_OWNER": ADMIN_LOGIN,
+                "CF_ANALYTICS_TRUSTED_PROXIES": json.dumps(["127.0.0.1"]),
+                "CF_ANALYTICS_INGEST_INTERVAL_SECONDS": "2",
+                "CF_ANALYTICS_LOCALAPI_RETRY_AFTER_SECONDS": "0",
+            }
+        )
+        app_port = free_port()
+        app = stack.enter_context(
+            service(
+                f"{name}-app",
+                python_argv("-m", "app", "--host", "127.0.0.1", "--port", str(app_port)),
+                port=app_port,
+                log_dir=log_dir,
+                env=env,
+                cwd=REPO_ROOT,
+                ready=lambda: http_answers(f"http://127.0.0.1:{app_port}/health", 200),
+            )
+        )
+        wait_until(lambda: _analytics_ready(app), 30, f"{name}: tailnet snapshot and access-log ingestion")
+        if tailnet_down:
+            localapi_mode.write_text("down")
+            wait_until(lambda: _devices_stale(app), 20, f"{name}: devices flagged stale without the LocalAPI")
+        yield Stack(app=app, data_dir=data_dir, access_log=access_log, claude_answer_marker=ANSWER_MARKER)

@@ -1,0 +1,88 @@
+"""The chat widget: an answer streamed from /chat/stream as it is generated, its usage, and its failures."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import BrowserContext, Page, expect
+
+from tests.e2e.conftest import open_page
+from tests.e2e.stack import Stack
+
+pytestmark = pytest.mark.browser
+
+RECORD_ANSWER_GROWTH = """
+() => {
+  window.__answerLengths = [];
+  const answer = document.getElementById("chat-answer");
+  new MutationObserver(() => window.__answerLengths.push(answer.textContent.length))
+    .observe(answer, { childList: true, characterData: true, subtree: true });
+}
+"""
+
+
+def ask(page: Page, question: str) -> None:
+    page.fill("#chat-question", question)
+    page.click("#chat-send")
+
+
+def test_answer_streams_into_the_widget_with_tokens_cost_and_figures(
+    app_stack: Stack, admin_context: BrowserContext
+) -> None:
+    watched = open_page(admin_context)
+    page = watched.page
+    page.goto(f"{app_stack.url}/dashboard")
+    page.wait_for_selector("body[data-loaded=true]")
+    page.evaluate(RECORD_ANSWER_GROWTH)
+
+    ask(page, "When is electricity cheapest today?")
+
+    usage = page.locator("#chat-usage")
+    expect(usage).to_contain_text("Tokens:", timeout=20_000)
+    expect(usage).to_contain_text("cost €")
+    answer = page.locator("#chat-answer").text_content() or ""
+    assert app_stack.claude_answer_marker in answer, "the stand-in model's text reaches the widget"
+    lengths: list[int] = page.evaluate("window.__answerLengths")
+    partial = [n for n in lengths if 0 < n < len(answer)]
+    assert partial, f"the answer appeared at once instead of streaming in parts: {lengths}"
+    expect(page.locator("#chat-cited li").first).to_be_visible()
+    expect(page.locator("#chat-send")).to_be_enabled()
+    assert watched.errors == []
+
+
+def test_suggested_question_asks_it(app_stack: Stack, admin_context: BrowserContext) -> None:
+    page = open_page(admin_context).page
+    page.goto(f"{app_stack.url}/dashboard")
+    suggestion = page.locator("#chat-suggestions button").first
+    text = suggestion.text_content()
+    suggestion.click()
+    expect(page.locator("#chat-question")).to_have_value(text or "")
+    expect(page.locator("#chat-usage")).to_contain_text("Tokens:", timeout=20_000)
+
+
+def test_degraded_assistant_is_announced_and_still_answers(
+    degraded_stack: Stack, admin_context: BrowserContext
+) -> None:
+    page = open_page(admin_context).page
+    page.goto(f"{degraded_stack.url}/dashboard")
+    status = page.locator("#chat-status")
+    expect(status).to_contain_text("degraded", timeout=10_000)
+
+    ask(page, "What is the price now?")
+    expect(page.locator("#chat-answer")).not_to_be_empty(timeout=20_000)
+    expect(status).to_contain_text("degraded")
+
+
+def test_rate_limited_question_says_when_to_try_again(
+    degraded_stack: Stack, admin_context: BrowserContext
+) -> None:
+    page = open_page(admin_context).page
+    page.goto(f"{degraded_stack.url}/dashboard")
+    status = page.locator("#chat-status")
+    for _ in range(3):  # the limit is one question per window; earlier tests may have used it
+        ask(page, "¿Cuándo es más barato producir mañana?")
+        page.wait_for_function("document.getElementById('chat-send').textContent === 'Ask'", timeout=20_000)
+        if "Rate limited" in (status.text_content() or ""):
+            break
+    expect(status).to_contain_text("Rate limited")
+    expect(status).to_contain_text(r"Try again in")
+    expect(page.locator("#chat-send")).to_be_disabled()
