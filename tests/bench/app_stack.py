@@ -43,11 +43,18 @@ class AppStack:
     env: dict[str, str]
     claude: RunningService | None = None
     localapi_socket: Path | None = None
+    localapi_mode_file: Path | None = None
     absent: list[str] = field(default_factory=list)
 
     @property
     def url(self) -> str:
         return self.app.url
+
+    def set_localapi_mode(self, mode: str) -> None:
+        """Switch the stand-in LocalAPI to `normal`, `down`, `slow` or `garbage` (read per request)."""
+        if self.localapi_mode_file is None:
+            raise RuntimeError("this stack runs no stand-in LocalAPI")
+        self.localapi_mode_file.write_text(mode)
 
 
 def app_env(data_dir: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -91,15 +98,38 @@ def claude_standin(log_dir: Path, mode: str | None = None) -> Iterator[RunningSe
 
 
 @contextmanager
-def localapi_standin(log_dir: Path, mode: str | None = None) -> Iterator[Path]:
+def localapi_standin(
+    log_dir: Path, mode: str = "normal", slow_seconds: float = 30.0
+) -> Iterator[tuple[Path, Path]]:
+    """The stand-in tailscaled on a unix socket; yields (socket, mode file): write the file to switch."""
+    log_dir.mkdir(parents=True, exist_ok=True)
     socket_path = log_dir / "tailscaled.sock"
-    argv = python_argv("-m", LOCALAPI_STANDIN, "--socket", str(socket_path))
-    if mode:
-        argv += ["--mode", mode]
-    with service(
-        "localapi-standin", argv, port=0, log_dir=log_dir, ready=lambda: socket_path.exists()
-    ) as _running:
-        yield socket_path
+    mode_file = log_dir / "localapi.mode"
+    mode_file.write_text(mode)
+    argv = python_argv(
+        "-m",
+        LOCALAPI_STANDIN,
+        "--socket",
+        str(socket_path),
+        "--mode-file",
+        str(mode_file),
+        "--slow-seconds",
+        str(slow_seconds),
+    )
+    with service("localapi-standin", argv, port=0, log_dir=log_dir, ready=lambda: socket_path.exists()):
+        yield socket_path, mode_file
+
+
+def scheduler_env(unreachable_port: int) -> dict[str, str]:
+    """Run the scheduler, with the public data sources pointed at a closed local port (no outside traffic)."""
+    dead = f"http://127.0.0.1:{unreachable_port}"
+    return {
+        "CF_SCHEDULER_ENABLED": "true",
+        "CF_REE_BASE_URL": dead,
+        "CF_OPEN_METEO_BASE_URL": dead,
+        "CF_AEMET_BASE_URL": dead,
+        "CF_AEMET_API_KEY": "",
+    }
 
 
 @contextmanager
@@ -111,7 +141,9 @@ def running_app(
     with_claude: bool = True,
     claude_mode: str | None = None,
     with_localapi: bool = True,
-    localapi_mode: str | None = None,
+    localapi_mode: str = "normal",
+    localapi_slow_seconds: float = 30.0,
+    with_scheduler: bool = False,
     sample_data: bool = True,
     port: int | None = None,
     data_dir: Path | None = None,
@@ -133,13 +165,17 @@ def running_app(
                 extra |= {"ANTHROPIC_BASE_URL": claude.url, "ANTHROPIC_API_KEY": "sk-ant-standin"}
             else:
                 absent.append(f"{CLAUDE_STANDIN} (chat runs without a key: degraded answers)")
-        socket_path = None
+        socket_path = mode_file = None
         if with_localapi:
             if module_exists(LOCALAPI_STANDIN):
-                socket_path = stack.enter_context(localapi_standin(log_dir, localapi_mode))
+                socket_path, mode_file = stack.enter_context(
+                    localapi_standin(log_dir, localapi_mode, localapi_slow_seconds)
+                )
                 extra["CF_ANALYTICS_LOCALAPI_URL"] = f"unix://{socket_path}"
             else:
                 absent.append(f"{LOCALAPI_STANDIN} (analytics see no tailnet)")
+        if with_scheduler:
+            extra |= scheduler_env(free_port())
         full_env = app_env(data_dir, {**extra, **(env or {})})
         if sample_data and not load_sample_data(full_env, log_dir):
             absent.append(f"{SAMPLE_DATA} (the database holds no BI data)")
@@ -162,6 +198,7 @@ def running_app(
             env=full_env,
             claude=claude,
             localapi_socket=socket_path,
+            localapi_mode_file=mode_file,
             absent=absent,
         )
 
