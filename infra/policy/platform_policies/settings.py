@@ -39,6 +39,10 @@ DEFAULT_ROOT_IMAGES: Final[Mapping[str, str]] = {
         "the upstream entrypoint prepares /etc/nginx and its cache as root before the master drops "
         "its workers to the nginx user; it listens on an unprivileged port"
     ),
+    "registry": (
+        "the upstream image has no unprivileged user and its storage directory is root-owned; it "
+        "listens on an unprivileged port behind the sidecar and adds no capability"
+    ),
 }
 
 DEFAULT_DIGEST_STACKS: Final = ("prod",)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Final
 
 from pulumi_policy import (
@@ -13,7 +14,7 @@ from pulumi_policy import (
 )
 
 from .resources import CONTAINER, DATA_LABEL, DOCKER_PROVIDER, VOLUME, Container, labels_of
-from .values import entries, known_str, mapping, plain
+from .values import entries, is_unknown, known_str, mapping, plain
 
 DATA_ROLES: Final = ("forgejo", "registry", "app")
 
@@ -54,20 +55,38 @@ EXPLICIT_PROVIDERS: Final = StackValidationPolicy(
 )
 
 
-def _volume_references(container: PolicyResource) -> list[str]:
-    """Names of the docker volumes a container mounts, where they are known."""
+@dataclass
+class _Mounts:
+    """The docker volumes a container mounts: known names, writable or read-only, and whether a
+    writable mount names a volume not known yet (a preview)."""
+
+    writable: set[str] = field(default_factory=set)
+    read_only: set[str] = field(default_factory=set)
+    unknown_writable: bool = False
+
+
+def _mounts(container: PolicyResource) -> _Mounts:
     props = mapping(plain(container.props))
-    names = []
-    for volume in entries(props.get("volumes")):
-        name = known_str(mapping(volume).get("volumeName"))
-        if name:
-            names.append(name)
-    for mount in entries(props.get("mounts")):
-        fields = mapping(mount)
-        source = known_str(fields.get("source"))
-        if fields.get("type") == "volume" and source:
-            names.append(source)
-    return names
+    found = _Mounts()
+    pairs = [
+        (mapping(v).get("volumeName"), mapping(v).get("readOnly")) for v in entries(props.get("volumes"))
+    ]
+    pairs += [
+        (mapping(m).get("source"), mapping(m).get("readOnly"))
+        for m in entries(props.get("mounts"))
+        if mapping(m).get("type") == "volume"
+    ]
+    for name, read_only in pairs:
+        if is_unknown(name):
+            found.unknown_writable |= read_only is not True
+        elif isinstance(name, str) and name:
+            (found.read_only if read_only is True else found.writable).add(name)
+    return found
+
+
+def _names(volume: PolicyResource) -> set[str]:
+    docker_name = known_str(mapping(plain(volume.props)).get("name"))
+    return {volume.name, docker_name} if docker_name else {volume.name}
 
 
 def data_volumes(resources: list[PolicyResource]) -> dict[str, tuple[PolicyResource, str]]:
@@ -77,21 +96,25 @@ def data_volumes(resources: list[PolicyResource]) -> dict[str, tuple[PolicyResou
     found: dict[str, tuple[PolicyResource, str]] = {}
     by_name: dict[str, PolicyResource] = {}
     for volume in volumes:
-        by_name.setdefault(volume.name, volume)
-        docker_name = known_str(mapping(plain(volume.props)).get("name"))
-        if docker_name:
-            by_name[docker_name] = volume
+        for name in _names(volume):
+            by_name.setdefault(name, volume)
     for resource in resources:
         if resource.resource_type != CONTAINER:
             continue
         role = Container.of(resource.name, resource.props).role()
         if role not in DATA_ROLES:
             continue
-        mounted = [by_name[name] for name in _volume_references(resource) if name in by_name]
-        for key in ("volumes", "mounts"):
-            mounted += [
-                dep for dep in resource.property_dependencies.get(key, []) if dep.resource_type == VOLUME
-            ]
+        mounts = _mounts(resource)
+        mounted = [by_name[name] for name in sorted(mounts.writable) if name in by_name]
+        if mounts.unknown_writable:
+            # Which volume it is shows only in the dependencies of the volumes/mounts property.
+            named = mounts.writable | mounts.read_only
+            for key in ("volumes", "mounts"):
+                mounted += [
+                    dep
+                    for dep in resource.property_dependencies.get(key, [])
+                    if dep.resource_type == VOLUME and not _names(dep) & named
+                ]
         for volume in mounted:
             found.setdefault(volume.urn, (volume, f"{role} data"))
     for volume in volumes:
