@@ -52,7 +52,8 @@ class TailnetService:
     async def status(self, *, fresh: bool = False) -> TailnetStatus:
         """The live status; raises `LocalAPIError` when the LocalAPI fails or failed a moment ago.
 
-        `fresh` (the snapshot job) asks even while backing off and never reuses a cached status.
+        `fresh` (the snapshot job) asks even while backing off, and neither reuses nor keeps a status
+        for reuse: the reuse only absorbs bursts of page requests.
         """
         now = time.monotonic()
         if not fresh:
@@ -67,7 +68,8 @@ class TailnetService:
             raise
         self._failed_at = None
         self.last_error = None
-        self._live = (time.monotonic(), status)
+        if not fresh:
+            self._live = (time.monotonic(), status)
         return status
 
     async def whois(self, addr: str) -> Identity | None:

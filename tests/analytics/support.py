@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -117,7 +118,7 @@ def render_nginx_conf(values: dict[str, str]) -> str:
     text = (SIDECAR / "nginx.conf.template").read_text()
     for name in NGINX_PLACEHOLDERS:
         text = text.replace("${" + name + "}", values[name])
-    if "${CF_" in text:
+    if re.search(r"\$\{CF_[A-Z_]+\}", text):
         raise ValueError("sidecar/nginx.conf.template has a placeholder render_nginx_conf does not know")
     return text
 
