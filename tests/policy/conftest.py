@@ -43,3 +43,22 @@ def default_config(analyzer: Analyzer) -> Iterator[Analyzer]:
     """The session's analyzer, configured back to the pack's defaults after the test."""
     yield analyzer
     analyzer.configure(None)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    import json
+
+    from tests.policy.report import FIRED_OVER_GRPC, RESULTS, as_json
+
+    if not RESULTS and not FIRED_OVER_GRPC:
+        return
+    terminalreporter.section("policy pack")
+    for result in RESULTS:
+        terminalreporter.write_line(result.line())
+    if FIRED_OVER_GRPC:
+        terminalreporter.write_line(
+            f"{len(FIRED_OVER_GRPC)} policies fired on their violating fixtures over gRPC"
+        )
+    artifacts = Path(__file__).resolve().parents[2] / "build" / "test-artifacts"
+    artifacts.mkdir(parents=True, exist_ok=True)
+    (artifacts / "policy-report.json").write_text(json.dumps(as_json(), indent=2) + "\n")

@@ -9,6 +9,7 @@ from infra.policy.platform_policies import POLICIES
 from tests.policy.cases import ADVISORY, CASES, RESOURCE_POLICIES, Case
 from tests.policy.direct import run_policy
 from tests.policy.engine import Analyzer
+from tests.policy.report import FIRED_OVER_GRPC
 
 POLICY_BY_NAME: dict[str, Policy] = {policy.name: policy for policy in POLICIES}
 
@@ -38,3 +39,5 @@ def test_policy_over_grpc(case: Case, analyzer: Analyzer) -> None:
     assert [d.message for d in mine] == [f"{description}\n{message}" for message in case.expected]
     expected_level = "advisory" if case.policy in ADVISORY else "mandatory"
     assert {d.level for d in mine} <= {expected_level}
+    if mine:
+        FIRED_OVER_GRPC.add(case.policy)
