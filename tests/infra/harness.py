@@ -80,8 +80,8 @@ class CapturedResource:
     name: str
     urn: str
     custom: bool
-    inputs: dict[str, Any]
-    wire_inputs: struct_pb2.Struct
+    inputs: dict[str, Any] = field(repr=False)
+    wire_inputs: struct_pb2.Struct = field(repr=False)
     secret_properties: frozenset[str]
     provider: str | None
     provider_ref: str | None
@@ -101,11 +101,11 @@ class CapturedResource:
 class StackRun:
     stack: str
     project: str
-    config: dict[str, Any]
-    secret_keys: tuple[str, ...]
-    resources: tuple[CapturedResource, ...]
-    outputs: dict[str, Any]
-    wire_outputs: struct_pb2.Struct | None
+    config: dict[str, Any] = field(repr=False)
+    secret_keys: tuple[str, ...] = field(repr=False)
+    resources: tuple[CapturedResource, ...] = field(repr=False)
+    outputs: dict[str, Any] = field(repr=False)
+    wire_outputs: struct_pb2.Struct | None = field(repr=False)
 
     def of_type(self, type_: str) -> list[CapturedResource]:
         return [r for r in self.resources if r.type == type_]
@@ -115,6 +115,10 @@ class StackRun:
         if len(matches) != 1:
             raise LookupError(f"{len(matches)} resources named {name!r} (type {type_}) in stack {self.stack}")
         return matches[0]
+
+    def container(self, name: str) -> CapturedResource:
+        """The container called `name` (its Docker name, which is also its resource name)."""
+        return self.named(name, "docker:index/container:Container")
 
     def by_urn(self, urn: str) -> CapturedResource:
         return next(r for r in self.resources if r.urn == urn)
@@ -211,11 +215,24 @@ def _make_mocks(stack: str, preview: bool) -> Any:
     return PlatformMocks()
 
 
-def _make_monitor(mocks: Any, captured: list[CapturedResource], outputs: dict[str, Any]) -> Any:
+def _make_monitor(
+    mocks: Any, captured: list[CapturedResource], outputs: dict[str, Any], stack: str, project: str
+) -> Any:
     from pulumi.runtime.mocks import MockMonitor
 
     class CapturingMonitor(MockMonitor):  # type: ignore[misc]
         stack_urn: str | None = None
+        stack: str = ""
+        project: str = ""
+
+        def make_urn(self, parent: str, type_: str, name: str) -> str:
+            # As the engine builds URNs: the parent's whole qualified type chain, and no
+            # `pulumi:pulumi:Stack$` prefix for children of the root stack.
+            if parent:
+                qualified = parent.split("::")[2]
+                if qualified != "pulumi:pulumi:Stack":
+                    type_ = f"{qualified}${type_}"
+            return f"urn:pulumi:{self.stack}::{self.project}::{type_}::{name}"
 
         def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
             response = super().RegisterResource(request)
@@ -262,7 +279,9 @@ def _make_monitor(mocks: Any, captured: list[CapturedResource], outputs: dict[st
                 outputs["wire"] = request.outputs
             return super().RegisterResourceOutputs(request)
 
-    return CapturingMonitor(mocks)
+    monitor = CapturingMonitor(mocks)
+    monitor.stack, monitor.project = stack, project
+    return monitor
 
 
 # --- running a stack -------------------------------------------------------------------------------
@@ -313,7 +332,7 @@ def _run_in_fresh_context(
     captured: list[CapturedResource] = []
     outputs: dict[str, Any] = {}
     mocks = _make_mocks(stack_name, preview)
-    monitor = _make_monitor(mocks, captured, outputs)
+    monitor = _make_monitor(mocks, captured, outputs, stack_name, PROJECT)
     pulumi.runtime.set_all_config({k: _engine_value(v) for k, v in config.items()}, secret_keys)
     features = set(monitor.GetDeploymentInfo(None).supportedFeatures)
     configure(
