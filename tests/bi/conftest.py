@@ -113,3 +113,19 @@ def settings(tmp_path: Path, ree: StandIn, open_meteo: StandIn) -> Settings:
 @pytest.fixture
 def ctx(settings: Settings, db: Database, http: httpx.AsyncClient) -> AppContext:
     return AppContext(settings=settings, db=db, http=http)
+
+
+def app_argv(port: int) -> list[str]:
+    return python_argv("-m", "app", "--host", "127.0.0.1", "--port", str(port))
+
+
+def app_env(data_dir: Path, ree: StandIn, open_meteo: StandIn, **overrides: str) -> dict[str, str]:
+    """Environment of an app process whose upstreams are the stand-ins."""
+    return {
+        "CF_DATA_DIR": str(data_dir),
+        "CF_REE_BASE_URL": ree.url,
+        "CF_OPEN_METEO_BASE_URL": open_meteo.url,
+        "CF_AEMET_API_KEY": "",
+        "CF_LOG_FORMAT": "json",
+        **overrides,
+    }

@@ -1,0 +1,86 @@
+"""`python -m app.bi.import_production FILE`, run as an operator runs it, against a real SQLite file."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+from pathlib import Path
+
+from tests.support.services import python_argv
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+CSV = """started_at,ended_at,product,kg,kwh
+2026-06-08T07:00:00+02:00,2026-06-08T11:00:00+02:00,dark 70%,420,231
+2026-06-08T13:00:00+02:00,2026-06-08T12:00:00+02:00,milk 35%,380,235.6
+2026-06-09T07:00,2026-06-09T11:00,white,300,174
+not a time,2026-06-09T11:00,white,300,174
+2026-06-10T07:00:00+02:00,2026-06-10T11:00:00+02:00,pralines,-5,80
+"""
+
+
+def _import(path: Path, data_dir: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        python_argv("-m", "app.bi.import_production", str(path)),
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        env={**os.environ, "CF_DATA_DIR": str(data_dir)},
+        timeout=60,
+    )
+
+
+def _batches(data_dir: Path) -> list[tuple[str, str, float, float, str]]:
+    with sqlite3.connect(data_dir / "app.db") as conn:
+        return conn.execute(
+            "SELECT started_at, product, kg, kwh, source FROM production_batches ORDER BY started_at"
+        ).fetchall()
+
+
+def test_bad_rows_are_reported_by_line_and_good_rows_kept(tmp_path: Path) -> None:
+    path = tmp_path / "batches.csv"
+    path.write_text(CSV)
+    result = _import(path, tmp_path / "data")
+    assert result.returncode == 1, result.stderr
+    errors = result.stderr.splitlines()
+    assert [line.split(": ")[1] for line in errors] == ["line 3", "line 5", "line 6"]
+    assert "ended_at must be after started_at" in errors[0]
+    assert "kg" in errors[2]
+    assert "2 batch(es) imported" in result.stdout
+    stored = _batches(tmp_path / "data")
+    assert [(row[1], row[4]) for row in stored] == [("dark 70%", "csv"), ("white", "csv")]
+    assert stored[1][0].startswith("2026-06-09 05:00:00"), "a time without offset is Spanish local time"
+
+
+def test_importing_the_same_file_twice_stores_each_batch_once(tmp_path: Path) -> None:
+    path = tmp_path / "batches.csv"
+    path.write_text(CSV)
+    _import(path, tmp_path / "data")
+    again = _import(path, tmp_path / "data")
+    assert "0 batch(es) imported, 2 already stored" in again.stdout
+    assert len(_batches(tmp_path / "data")) == 2
+
+
+def test_a_spanish_spreadsheet_export_with_semicolons_and_decimal_commas(tmp_path: Path) -> None:
+    path = tmp_path / "lotes.csv"
+    path.write_text(
+        "Started_At;Ended_At;Product;KG;KWH\n2026-06-08T07:00;2026-06-08T11:00;dark 70%;420,5;231,25\n"
+    )
+    result = _import(path, tmp_path / "data")
+    assert result.returncode == 0, result.stderr
+    assert [(row[2], row[3]) for row in _batches(tmp_path / "data")] == [(420.5, 231.25)]
+
+
+def test_a_file_without_the_needed_columns_is_refused_whole(tmp_path: Path) -> None:
+    path = tmp_path / "wrong.csv"
+    path.write_text("start,end,what\n2026-06-08T07:00,2026-06-08T11:00,dark\n")
+    result = _import(path, tmp_path / "data")
+    assert result.returncode == 2
+    assert "the header lacks started_at, ended_at, product, kg, kwh" in result.stderr
+
+
+def test_the_example_file_shipped_with_the_app_imports_cleanly(tmp_path: Path) -> None:
+    result = _import(REPO_ROOT / "app" / "sample_data" / "production_batches.csv", tmp_path / "data")
+    assert result.returncode == 0, result.stderr
+    assert len(_batches(tmp_path / "data")) == 3
