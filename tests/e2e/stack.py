@@ -3,7 +3,6 @@ the sample BI data and an nginx-format access log (with a hostile request path) 
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -161,15 +160,14 @@ def running_stack(
             "CF_LOG_LEVEL": "WARNING",
             "PYTHONPATH": str(REPO_ROOT),
         }
-        if importlib.util.find_spec("app.bi.sample_data") is not None:
-            subprocess.run(
-                python_argv("-m", "app.bi.sample_data"),
-                cwd=REPO_ROOT,
-                env={**os.environ, **env},
-                check=True,
-                capture_output=True,
-                timeout=120,
-            )
+        subprocess.run(
+            python_argv("-m", "app.bi.sample_data"),
+            cwd=REPO_ROOT,
+            env={**os.environ, **env},
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
 
         unreachable = f"http://127.0.0.1:{free_port()}"  # the BI upstreams: nothing listens there
         env.update(

@@ -81,9 +81,11 @@
     cheapWindows.forEach(function (w) {
       var b = windowBounds(w);
       if (!b) return;
-      var x0 = u.valToPos(b[0], "x", true);
-      var x1 = u.valToPos(b[1], "x", true);
-      ctx.fillRect(x0, u.bbox.top, Math.max(1, x1 - x0), u.bbox.height);
+      var left = u.bbox.left;
+      var right = u.bbox.left + u.bbox.width;
+      var x0 = Math.max(left, u.valToPos(b[0], "x", true));
+      var x1 = Math.min(right, u.valToPos(b[1], "x", true));
+      if (x1 > x0) ctx.fillRect(x0, u.bbox.top, x1 - x0, u.bbox.height);
     });
     ctx.restore();
   }
@@ -135,6 +137,11 @@
         ys.push(p);
       }
     });
+    if (xs.length > 0) {
+      // each price holds for its hour: repeat the last one at the end of its hour
+      xs.push(xs[xs.length - 1] + 3600);
+      ys.push(ys[ys.length - 1]);
+    }
     var container = document.getElementById("price-chart");
     if (xs.length === 0) {
       priceChart = null;
@@ -156,6 +163,10 @@
         var end = CF.pick(w, "end", "ends_at", "to", "end_ts");
         var avg = CF.pick(w, "avg_price_eur_kwh", "mean_price_eur_kwh", "average_price_eur_kwh", "price_eur_kwh");
         var period = CF.pick(w, "tariff_period", "period");
+        var periods = CF.pick(w, "tariff_periods");
+        if (!period && Array.isArray(periods) && periods.length) {
+          period = periods.filter(function (p, i) { return periods.indexOf(p) === i; }).join("/");
+        }
         return CF.el(
           "li",
           null,

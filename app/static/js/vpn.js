@@ -123,17 +123,17 @@
           return CF.el(
             "tr",
             { "data-device": deviceName(d) },
-            CF.el("th", { scope: "row" }, deviceName(d)),
-            CF.el("td", null, typeof who === "object" ? CF.pick(who, "login_name", "LoginName", "name") : who),
+            CF.el("th", { scope: "row", "data-label": "Device" }, deviceName(d)),
+            CF.el("td", { "data-label": "User or tags" }, typeof who === "object" ? CF.pick(who, "login_name", "LoginName", "name") : who),
             CF.el(
               "td",
-              null,
+              { "data-label": "State" },
               CF.el("span", { className: "dot " + (online === true ? "online" : "offline"), "aria-hidden": "true" }),
               online === true ? "online" : online === false ? "offline" : CF.DASH
             ),
-            CF.el("td", null, String(CF.pick(d, "os", "OS") || CF.DASH)),
-            CF.el("td", null, online === true ? "now" : CF.ago(CF.pick(d, "last_seen", "LastSeen"))),
-            CF.el("td", { className: "num" }, CF.bytes(rx) + " / " + CF.bytes(tx))
+            CF.el("td", { "data-label": "OS" }, String(CF.pick(d, "os", "OS") || CF.DASH)),
+            CF.el("td", { "data-label": "Last seen" }, online === true ? "now" : CF.ago(CF.pick(d, "last_seen", "LastSeen"))),
+            CF.el("td", { className: "num", "data-label": "In / out" }, CF.bytes(rx) + " / " + CF.bytes(tx))
           );
         });
         return [
@@ -143,7 +143,7 @@
             { className: "table-wrap" },
             CF.el(
               "table",
-              { "data-class": cls },
+              { "data-class": cls, className: "stack" },
               CF.el(
                 "thead",
                 null,
@@ -204,8 +204,11 @@
       [alertAt, "alert"],
     ].forEach(function (pair) {
       if (!CF.isNum(pair[0])) return;
-      var mark = CF.el("div", { className: "mark", title: pair[1] + " at " + count(pair[0]) }, CF.el("span", null, pair[1] + " " + count(pair[0])));
-      mark.style.left = Math.min(100, (pair[0] / max) * 100) + "%";
+      var mark = CF.el("div", { className: "mark " + pair[1], title: pair[1] + " at " + count(pair[0]) }, CF.el("span", null, pair[1] + " " + count(pair[0])));
+      var at = Math.min(100, (pair[0] / max) * 100);
+      mark.style.left = at + "%";
+      if (at > 85) mark.classList.add("end");
+      else if (at < 15) mark.classList.add("start");
       gauge.appendChild(mark);
     });
 
@@ -410,12 +413,16 @@
           return CF.el(
             "tr",
             null,
-            CF.el("td", null, CF.dateTime(CF.pick(r, "ts", "time", "timestamp"))),
-            CF.el("td", null, user ? String(user) : CF.DASH),
-            CF.el("td", null, device ? String(device) : addr ? String(addr) : CF.DASH),
-            CF.el("td", { className: "path" }, String(CF.pick(r, "method") || "") + " " + String(CF.pick(r, "path", "uri", "request") || CF.DASH)),
-            CF.el("td", { className: "num" }, CF.num(CF.pick(r, "status"))),
-            CF.el("td", { className: "num" }, CF.num(CF.pick(r, "duration_ms", "request_time_ms")))
+            CF.el("td", { "data-label": "Time" }, CF.dateTime(CF.pick(r, "ts", "time", "timestamp"))),
+            CF.el("td", { "data-label": "User" }, user ? String(user) : CF.DASH),
+            CF.el("td", { "data-label": "Device" }, device ? String(device) : addr ? String(addr) : CF.DASH),
+            CF.el(
+              "td",
+              { className: "path", "data-label": "Request" },
+              String(CF.pick(r, "method") || "") + " " + String(CF.pick(r, "path", "uri", "request") || CF.DASH)
+            ),
+            CF.el("td", { className: "num", "data-label": "Status" }, CF.num(CF.pick(r, "status"))),
+            CF.el("td", { className: "num", "data-label": "ms" }, CF.num(CF.pick(r, "duration_ms", "request_time_ms")))
           );
         })
       );
