@@ -200,11 +200,15 @@ async def weather_section(db: Database, settings: Settings, now: datetime) -> li
     return [Section("weather", "Weather at the factory (Linares)", lines)]
 
 
+def _batches(count: int) -> str:
+    return "1 batch" if count == 1 else f"{count} batches"
+
+
 def _production_line(label: str, summary: queries.ProductionSummary) -> str:
     if not summary.batches:
         return f"{label}: no batches recorded"
     per_kg = f"{summary.kwh_per_kg:.3f} kWh/kg" if summary.kwh_per_kg is not None else "n/a"
-    return f"{label}: {summary.batches} batches, {summary.kg:.0f} kg, {summary.kwh:.0f} kWh, {per_kg}"
+    return f"{label}: {_batches(summary.batches)}, {summary.kg:.0f} kg, {summary.kwh:.0f} kWh, {per_kg}"
 
 
 async def production(db: Database, settings: Settings, now: datetime) -> list[Section]:
@@ -214,7 +218,7 @@ async def production(db: Database, settings: Settings, now: datetime) -> list[Se
     for product in week.by_product:
         per_kg = f"{product.kwh_per_kg:.3f} kWh/kg" if product.kwh_per_kg is not None else "n/a"
         lines.append(
-            f"last 7 days, {product.product}: {product.batches} batches, {product.kg:.0f} kg, "
+            f"last 7 days, {product.product}: {_batches(product.batches)}, {product.kg:.0f} kg, "
             f"{product.kwh:.0f} kWh, {per_kg}"
         )
     for batch in (await queries.list_batches(db, now - timedelta(days=7), now + HOUR, limit=3))[:3]:

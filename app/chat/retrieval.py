@@ -50,7 +50,7 @@ CATEGORY_KEYWORDS: dict[str, tuple[str, ...]] = {
         "lluvia", "rain", "confort", "comfort", "templado", "tempering", "atemperado",
     ),
     "production": (
-        "produccion", "production", "producir", "produce", "produced", "producido", "lote", "lotes",
+        "produccion", "production", "produced", "producido", "lote", "lotes",
         "batch", "batches", "kg", "kilo", "kilos", "kilogramo", "kilogramos", "planta", "plant", "fabrica",
         "factory", "consumo", "consumption", "eficiencia", "efficiency", "chocolate", "tabletas",
         "bombones", "por kilo", "per kg", "per kilo", "output",

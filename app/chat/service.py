@@ -182,7 +182,8 @@ class ChatService:
                 completion = await self.client.complete(prepared.request)
         except (ClaudeFailure, TimeoutError) as error:
             failure = error.kind if isinstance(error, ClaudeFailure) else "timeout"
-            log.warning("chat: model gave no answer (%s): %s", failure, error)
+            if failure != "no_key":
+                log.warning("chat: model gave no answer (%s): %s", failure, error)
         prepared.timings.model_ms = _ms(mark)
         if completion is not None:
             answer = completion.text

@@ -151,6 +151,11 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: StandinServer
 
+    def setup(self) -> None:
+        super().setup()
+        # Events are small writes: without this, Nagle's algorithm holds them back like no real API does.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's signature
         print(f"{self.address_string()} {format % args}", flush=True)
 

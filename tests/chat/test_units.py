@@ -1,0 +1,70 @@
+"""Cost, percentiles, the rate limiter's window and the prompt's cache marker, without a server."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.chat.client import Usage
+from app.chat.prompt import SYSTEM_PROMPT, system_blocks
+from app.chat.ratelimit import RateLimiter, parse_networks
+from app.chat.retrieval import estimate_tokens
+from app.chat.stats import cost_eur, percentile
+from app.settings import Settings
+
+
+def test_cost_uses_each_token_kinds_price_and_the_exchange_rate() -> None:
+    prices = {"claude-haiku-5-5": {"input": 0.10, "output": 0.50, "cache_write": 0.125, "cache_read": 0.01}}
+    usage = Usage(input_tokens=1_000_000, output_tokens=2_000_000, cache_write_tokens=0, cache_read_tokens=0)
+    assert cost_eur(usage, "claude-haiku-5-5", prices, 0.9) == pytest.approx((0.10 + 1.00) * 0.9)
+    cached = Usage(cache_write_tokens=1_000_000, cache_read_tokens=1_000_000)
+    assert cost_eur(cached, "claude-haiku-5-5", prices, 1.0) == pytest.approx(0.135)
+    assert cost_eur(usage, "claude-haiku-5-5-20261007", prices, 1.0) > 0, "a dated id uses its alias"
+    assert cost_eur(usage, "unknown-model", prices, 1.0) == 0
+
+
+def test_default_prices_cover_the_default_model() -> None:
+    settings = Settings()
+    assert settings.chat_model in settings.chat_model_prices
+
+
+def test_prices_without_every_rate_are_refused_naming_the_setting() -> None:
+    with pytest.raises(ValueError, match="CF_CHAT_MODEL_PRICES"):
+        Settings(chat_model_prices={"m": {"input": 1.0}})
+
+
+def test_percentiles_interpolate_between_ranks() -> None:
+    values = [float(v) for v in range(1, 101)]
+    assert percentile(values, 50) == pytest.approx(50.5)
+    assert percentile(values, 95) == pytest.approx(95.05)
+    assert percentile([], 50) is None
+
+
+def test_the_limiter_refuses_past_the_limit_and_says_when_to_retry() -> None:
+    now = [1000.0]
+    limiter = RateLimiter(2, 60, clock=lambda: now[0])
+    assert limiter.check("a").allowed and limiter.check("a").allowed
+    refused = limiter.check("a")
+    assert not refused.allowed and refused.retry_after_seconds == 60
+    assert limiter.check("b").allowed, "identities are counted apart"
+    now[0] += 30
+    assert limiter.check("a").retry_after_seconds == 30
+    now[0] += 30
+    assert limiter.check("a").allowed, "the window slides"
+
+
+def test_trusted_proxies_must_be_addresses() -> None:
+    assert [str(n) for n in parse_networks(["127.0.0.1", "172.30.0.0/24"])] == [
+        "127.0.0.1/32",
+        "172.30.0.0/24",
+    ]
+    with pytest.raises(ValueError, match="CF_CHAT_TRUSTED_PROXIES"):
+        Settings(chat_trusted_proxies=["nginx"])
+
+
+def test_the_system_prompt_asks_for_caching_only_when_long_enough() -> None:
+    size = estimate_tokens(SYSTEM_PROMPT)
+    assert "cache_control" not in system_blocks(size + 1)[0]
+    assert system_blocks(size)[0]["cache_control"] == {"type": "ephemeral"}
+    assert "cache_control" not in system_blocks(Settings().chat_cache_min_prefix_tokens)[0], (
+        "the default threshold is the model's minimum cacheable prefix, above this prompt's size"
+    )
