@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -32,6 +32,10 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 STACKS_DIR = REPO_ROOT / "stacks"
 
 DIGEST_PATTERN = r"^sha256:[0-9a-f]{64}$"
+BOOTSTRAP_PHASES: tuple[str, ...] = ("tailnet", "git", "runners", "environments")
+"""The order in which an empty platform is brought up: tailnet policy and auth keys (and the nodes'
+providers), then the git node (Forgejo, registry), then the runners, then the app environments."""
+
 ENVIRONMENTS: tuple[str, ...] = ("dev", "prod")
 """The environments on the tailnet (each with its node tag); the local stack's needs no tailnet."""
 
@@ -198,6 +202,15 @@ class PlatformConfig(_Model):
     app: AppConfig
     images: dict[str, str] = Field(default_factory=dict, description="overrides of infra/images.py")
     logging: LoggingConfig = LoggingConfig()
+    bootstrap_phase: Literal["tailnet", "git", "runners"] | None = Field(
+        default=None,
+        description="first bring-up of an empty stack only: declare the components up to this phase",
+    )
+
+    def declares(self, phase: str) -> bool:
+        """Whether the components of bootstrap `phase` are declared (every phase, once bootstrapped)."""
+        reached = BOOTSTRAP_PHASES.index(self.bootstrap_phase or BOOTSTRAP_PHASES[-1])
+        return BOOTSTRAP_PHASES.index(phase) <= reached
 
     def environment(self, name: str) -> EnvironmentConfig:
         return next(e for e in self.environments if e.name == name)

@@ -51,14 +51,22 @@ class Secrets:
     runner_secrets: dict[str, pulumi.Output[str]]
 
 
+def _structured(text: str) -> Any:
+    """A config value as the stack file holds it: objects and lists arrive as JSON, scalars as text."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
 def read_config(stack: str) -> tuple[PlatformConfig, Secrets]:
     """Read and validate the running stack's config through `pulumi.Config`."""
     config = pulumi.Config(cfgmod.PROJECT)
     raw: dict[str, Any] = {}
     for key in cfgmod.SCHEMA_KEYS:
-        value = config.get_object(key)
-        if value is not None:
-            raw[f"{cfgmod.PROJECT}:{key}"] = value
+        text = config.get(key)
+        if text is not None:
+            raw[f"{cfgmod.PROJECT}:{key}"] = _structured(text)
     secret_outputs: dict[str, pulumi.Output[str]] = {}
     secret_names = [
         cfgmod.TAILSCALE_OAUTH_SECRET,
@@ -156,7 +164,7 @@ def operator_platform(cfg: PlatformConfig, secrets: Secrets, images: dict[str, s
     platform = OperatorPlatform(nodes=nodes, tailnet=tailnet, forgejo=None, registry=None, runners={})
     sidecar_image = images["tailscale"] if tailnet else None
 
-    if cfg.forgejo:
+    if cfg.forgejo and cfg.declares("git"):
         url = forgejo_url(cfg)
         assert url is not None and secrets.forgejo_secret_key is not None
         platform.forgejo = Forgejo(
@@ -172,7 +180,7 @@ def operator_platform(cfg: PlatformConfig, secrets: Secrets, images: dict[str, s
                 auth_key=platform.auth_key("ts-forgejo"),
             ),
         )
-    if cfg.registry:
+    if cfg.registry and cfg.declares("git"):
         assert secrets.registry_htpasswd is not None
         platform.registry = Registry(
             "registry",
@@ -187,7 +195,7 @@ def operator_platform(cfg: PlatformConfig, secrets: Secrets, images: dict[str, s
             ),
             address=registry_server(cfg),
         )
-    for runner in cfg.runners:
+    for runner in cfg.runners if cfg.declares("runners") else ():
         if runner.forgejo_url:
             url = runner.forgejo_url
         elif tailnet:
@@ -233,7 +241,7 @@ def app_environments(
     if cfg.tailnet.admins:
         analytics["CF_ANALYTICS_ADMINS"] = json.dumps(list(cfg.tailnet.admins))
     envs: dict[str, AppEnvironment] = {}
-    for env in cfg.environments:
+    for env in cfg.environments if cfg.declares("environments") else ():
         envs[env.name] = AppEnvironment(
             env.name,
             AppEnvironmentArgs(
