@@ -20,6 +20,7 @@ logged, else from a whois of the client address; the device from that whois (cac
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import ipaddress
 import json
@@ -43,6 +44,7 @@ log = logging.getLogger(__name__)
 
 HEAD_BYTES = 256
 MAX_LINE_BYTES = 64 * 1024
+_JSON = json.JSONDecoder()
 TAILNET_NETWORKS = (ipaddress.ip_network("100.64.0.0/10"), ipaddress.ip_network("fd7a:115c:a1e0::/48"))
 
 
@@ -104,7 +106,7 @@ def _decode_mime(value: str) -> str:
 def parse_line(line: bytes) -> dict[str, Any] | None:
     """One access-log line as a row of `access_requests` (without identity), or None when malformed."""
     try:
-        data = json.loads(line)
+        data = _JSON.decode(line.decode("utf-8", "replace"))
         if not isinstance(data, dict):
             return None
         ts = datetime.fromisoformat(data["time"])
@@ -287,27 +289,38 @@ class AccessLogIngester:
     ) -> None:
         """Read `fh` from `position.offset` to its last complete line, one transaction per batch."""
         fh.seek(position.offset)
-        while True:
-            batch = await asyncio.to_thread(read_batch, fh, self.batch_lines)
-            if batch.consumed == 0:
-                return
-            if batch.first_malformed is not None:
-                log.warning(
-                    "access log %s: %d malformed line(s) skipped, e.g. %r",
-                    self.path,
-                    batch.malformed,
-                    batch.first_malformed,
-                )
-            if position.head_length < HEAD_BYTES:
-                position.head_length, position.head_hash = _head(fh.fileno(), HEAD_BYTES)
-            await _with_identities(batch.records, self.resolver)
-            position.offset += batch.consumed
-            position.lines += len(batch.records)
-            position.malformed += batch.malformed
-            await self._store(batch.records, position, stored)
-            stored = LogPosition(**vars(position))
-            result.lines += len(batch.records)
-            result.malformed += batch.malformed
+        first_malformed: bytes | None = None
+        malformed_before = result.malformed
+        reading = asyncio.ensure_future(asyncio.to_thread(read_batch, fh, self.batch_lines))
+        try:
+            while True:
+                batch = await reading
+                if batch.consumed == 0:
+                    break
+                # The file is read on while this batch is stored: parsing and SQLite overlap.
+                reading = asyncio.ensure_future(asyncio.to_thread(read_batch, fh, self.batch_lines))
+                first_malformed = first_malformed or batch.first_malformed
+                if position.head_length < HEAD_BYTES:
+                    position.head_length, position.head_hash = _head(fh.fileno(), HEAD_BYTES)
+                await _with_identities(batch.records, self.resolver)
+                position.offset += batch.consumed
+                position.lines += len(batch.records)
+                position.malformed += batch.malformed
+                await self._store(batch.records, position, stored)
+                stored = LogPosition(**vars(position))
+                result.lines += len(batch.records)
+                result.malformed += batch.malformed
+        finally:
+            # Never leave a thread reading a file that is about to be closed.
+            with contextlib.suppress(Exception):
+                await reading
+        if first_malformed is not None:
+            log.warning(
+                "access log %s: %d malformed line(s) skipped, e.g. %r",
+                fh.name,
+                result.malformed - malformed_before,
+                first_malformed,
+            )
 
     async def _load(self) -> LogPosition | None:
         async with self.db.connect() as conn:
