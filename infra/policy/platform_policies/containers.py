@@ -151,7 +151,7 @@ def _validate_health(args: ResourceValidationArgs, report: ReportViolation) -> N
     if args.resource_type != CONTAINER:
         return
     container = Container.of(args.name, args.props)
-    if container.is_one_shot():
+    if container.is_one_shot() is not False:
         return
     healthcheck = container.get("healthcheck")
     if not is_unknown(healthcheck):

@@ -106,14 +106,14 @@ class Container:
             if file and content is not None:
                 yield file, content
 
-    def is_one_shot(self) -> bool:
-        """A container that runs to completion (attached, removed on exit, or not kept running)."""
-        return (
-            self.get("attach") is True
-            or self.get("rm") is True
-            or self.get("mustRun") is False
-            or self.get("start") is False
-        )
+    def is_one_shot(self) -> bool | None:
+        """Whether the container runs to completion (attached, removed on exit, or not kept running);
+        None while a value that decides it is unknown."""
+        markers = (self.get("attach"), self.get("rm"), self.get("mustRun"), self.get("start"))
+        attach, rm, must_run, start = markers
+        if attach is True or rm is True or must_run is False or start is False:
+            return True
+        return None if any(is_unknown(marker) for marker in markers) else False
 
     def role(self) -> str | None:
         """forgejo, registry, runner, app, or None for any other container."""
