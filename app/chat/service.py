@@ -150,9 +150,12 @@ class ChatService:
         mark = time.perf_counter()
         history: list[Turn] = []
         if conversation_id:
-            history = await conversations.recent_turns(
-                self.db, conversation, self.settings.chat_conversation_turns
-            )
+            try:
+                history = await conversations.recent_turns(
+                    self.db, conversation, self.settings.chat_conversation_turns
+                )
+            except Exception:  # answer without the earlier turns rather than fail
+                log.exception("chat: could not read the conversation's earlier turns")
         timings.history_ms = _ms(mark)
         mark = time.perf_counter()
         request = build_request(context.text, question, history, self.settings.chat_cache_min_prefix_tokens)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from app.chat.client import Usage
+from app.chat.client import ClaudeClient, Usage
 from app.chat.prompt import SYSTEM_PROMPT, system_blocks
 from app.chat.ratelimit import RateLimiter, parse_networks
 from app.chat.retrieval import estimate_tokens
+from app.chat.service import ChatService
 from app.chat.stats import cost_eur, percentile
+from app.db import Database
 from app.settings import Settings
 
 
@@ -68,3 +72,16 @@ def test_the_system_prompt_asks_for_caching_only_when_long_enough() -> None:
     assert "cache_control" not in system_blocks(Settings().chat_cache_min_prefix_tokens)[0], (
         "the default threshold is the model's minimum cacheable prefix, above this prompt's size"
     )
+
+
+async def test_an_unreadable_database_still_gets_an_answer_saying_so(tmp_path: Path) -> None:
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'never-migrated.db'}")
+    settings = Settings(ANTHROPIC_API_KEY="")
+    try:
+        result = await ChatService(db, settings, ClaudeClient(settings)).ask(
+            "¿Precio ahora?", "conversation-1", "addr:test"
+        )
+    finally:
+        await db.dispose()
+    assert result.degraded is True
+    assert "the factory database could not be read just now" in result.answer
