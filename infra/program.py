@@ -280,6 +280,11 @@ def platform() -> None:
         "imageDigests",
         {name: env.image.apply(lambda ref: ref.rpartition("@")[2]) for name, env in envs.items()},
     )
+    if len(envs) == 1:
+        # The one environment of a dev/prod/local stack, under the names the deploy tool reads.
+        (only,) = envs.values()
+        pulumi.export("appUrl", only.url)
+        pulumi.export("appImageDigest", only.image.apply(lambda ref: ref.rpartition("@")[2]))
     if ops.forgejo:
         pulumi.export("forgejoUrl", ops.forgejo.url)
     if ops.registry:

@@ -91,3 +91,5 @@ def test_stack_outputs_tell_the_operator_where_everything_is(runs: dict[str, Sta
         digest = outputs["imageDigests"][stack]
         assert digest.startswith("sha256:") and len(digest) == 71
         assert outputs["appImages"][stack].endswith("@" + digest)
+        assert outputs["appImageDigest"] == digest
+        assert outputs["appUrl"] == outputs["dashboardUrls"][stack]
