@@ -320,9 +320,6 @@ class Analyzer:
         self.configure(config)
         return self.info
 
-    def plugin_version(self) -> str:
-        return str(self.stub.GetPluginInfo(empty_pb2.Empty(), timeout=RPC_TIMEOUT).version)
-
     def configure(self, config: Mapping[str, Any] | None = None) -> None:
         assert self.info is not None
         self.config = reconcile_config(self.info, config)

@@ -70,6 +70,7 @@ def container(name: str = "web-dev", stack: str = "dev", **inputs: Any) -> Resou
             "TS_AUTHKEY=file:/run/secrets/ts-authkey",
             "CF_ANTHROPIC_API_KEY_FILE=/run/secrets/anthropic",
             "TS_AUTH_ONCE=true",
+            "CF_CHAT_MAX_TOKENS=1024",
         ],
         "labels": [{"label": "chocolate-factory.env", "value": stack}],
         "volumes": [{"volumeName": f"logs-{stack}", "containerPath": "/var/log/nginx"}],

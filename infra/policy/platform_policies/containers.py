@@ -331,6 +331,7 @@ _SECRET_WORDS: Final = frozenset(
     }
 )
 _REFERENCE_SUFFIXES: Final = frozenset({"FILE", "PATH", "URI", "DIR"})
+_SETTING_VALUE: Final = re.compile(r"^(\d+|true|false|yes|no|on|off)$", re.IGNORECASE)
 _SECRET_VALUES: Final = (
     (re.compile(r"^tskey-"), "a Tailscale auth key"),
     (re.compile(r"^sk-ant-"), "an Anthropic API key"),
@@ -355,6 +356,8 @@ def secret_problem(name: str, value: object) -> str | None:
     words = _words(name)
     if "PUBLIC" in words or not _SECRET_WORDS.intersection(words):
         return None
+    if _SETTING_VALUE.match(value):
+        return None  # a number or a switch (CF_CHAT_MAX_TOKENS=1024) is a setting, not a secret
     if value.startswith("file:"):
         return None
     if words[-1] in _REFERENCE_SUFFIXES and value.startswith("/"):
