@@ -49,12 +49,11 @@ class Container:
         return parse_image(reference) if reference else None
 
     def envs(self) -> Iterator[tuple[str, Any]]:
-        """(name, value) of every known `NAME=value` entry; the value may be `UNKNOWN`."""
+        """(name, value) of every `NAME=value` entry that is known (an unknown entry hides its name)."""
         for entry in entries(self.get("envs")):
             if isinstance(entry, str):
                 name, _, value = entry.partition("=")
                 yield name, value
-            # An unknown entry hides its name too: nothing to judge until it is known.
 
     def has_unknown_envs(self) -> bool:
         envs = self.get("envs")
