@@ -75,6 +75,8 @@ class AccessLogEntry(BaseModel):
 
 class AccessLogsResponse(BaseModel):
     hours: int
+    user: str | None = Field(description="the user filter applied (login or name contains)")
+    path: str | None = Field(description="the path filter applied (path contains)")
     total: int = Field(description="requests in the window")
     limit: int
     next_cursor: int | None = Field(description="pass as `cursor` for the next (older) page")

@@ -28,11 +28,38 @@ class AccessPage:
     next_cursor: int | None
 
 
-async def access_logs(db: Database, hours: int, limit: int, cursor: int | None) -> AccessPage:
-    """Requests of the last `hours`, newest first; `cursor` is the id below which the next page starts."""
+def _contains(text: str) -> str:
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+async def access_logs(
+    db: Database,
+    hours: int,
+    limit: int,
+    cursor: int | None,
+    user: str | None = None,
+    path: str | None = None,
+) -> AccessPage:
+    """Requests of the last `hours`, newest first; `cursor` is the id below which the next page starts.
+
+    `user` keeps requests whose login or name contains it, `path` those whose path contains it
+    (both case-insensitive).
+    """
     since = utc_now() - timedelta(hours=hours)
     c = access_requests.c
-    window = c.ts >= since
+    window = sa.and_(c.ts >= since)
+    if user:
+        pattern = _contains(user)
+        window = sa.and_(
+            window,
+            sa.or_(
+                sa.func.lower(c.user_login).like(pattern, escape="\\"),
+                sa.func.lower(c.user_name).like(pattern, escape="\\"),
+            ),
+        )
+    if path:
+        window = sa.and_(window, sa.func.lower(c.path).like(_contains(path), escape="\\"))
     async with db.connect() as conn:
         total = (await conn.execute(sa.select(sa.func.count()).where(window))).scalar_one()
         query = sa.select(access_requests).where(window)

@@ -107,11 +107,15 @@ async def access_logs(
     hours: Annotated[int, Query(ge=1, le=24 * 31, description="window, hours back from now")] = 24,
     limit: Annotated[int, Query(ge=1, le=500, description="entries per page")] = 100,
     cursor: Annotated[int | None, Query(ge=1, description="next_cursor of the previous page")] = None,
+    user: Annotated[str | None, Query(max_length=200, description="login or name contains")] = None,
+    path: Annotated[str | None, Query(max_length=500, description="path contains")] = None,
 ) -> AccessLogsResponse:
     """Requests to the dashboard, newest first, with the user and device behind each."""
-    page = await queries.access_logs(ctx.db, hours, limit, cursor)
+    page = await queries.access_logs(ctx.db, hours, limit, cursor, user=user, path=path)
     return AccessLogsResponse(
         hours=hours,
+        user=user,
+        path=path,
         total=page.total,
         limit=limit,
         next_cursor=page.next_cursor,

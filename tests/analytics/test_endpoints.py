@@ -274,3 +274,26 @@ async def test_dashboard_usage_counts_requests_users_and_devices_per_day(
     assert users["ana@chocolate.example"]["requests"] == 2, "ana's user came from whois"
     assert users[ADMIN]["requests"] == 2 and users[ADMIN]["devices"] == 1
     assert usage["ingestion"]["malformed"] == 1 and usage["ingestion"]["lines"] == 4
+
+
+async def test_access_logs_filter_by_user_and_path_as_the_vpn_page_asks(
+    tmp_path: Path, tailscaled: StandInTailscaled
+) -> None:
+    lines = [
+        log_line("/api/prices", login=ADMIN, client_addr="100.101.2.20"),
+        log_line("/api/weather", login=ADMIN, client_addr="100.101.2.20"),
+        log_line("/api/prices", client_addr="100.101.3.30"),
+        log_line("/100%_done", client_addr="100.101.3.30"),
+    ]
+    (tmp_path / "access.log").write_text("".join(lines))
+    async with running(settings_for(tmp_path, tailscaled)) as app, client(app) as http:
+        await ingest_access_log_job(ctx(app))
+        by_user = (await http.get("/analytics/access-logs", params={"user": "MARTA"})).json()
+        by_name = (await http.get("/analytics/access-logs", params={"user": "Gómez"})).json()
+        by_path = (await http.get("/analytics/access-logs", params={"path": "prices"})).json()
+        literal = (await http.get("/analytics/access-logs", params={"path": "%_"})).json()
+    assert (by_user["user"], by_user["total"]) == ("MARTA", 2)
+    assert {e["user_login"] for e in by_user["entries"]} == {ADMIN}
+    assert by_name["total"] == 2, "ana's name came from whois"
+    assert by_path["path"] == "prices" and [e["path"] for e in by_path["entries"]] == ["/api/prices"] * 2
+    assert [e["path"] for e in literal["entries"]] == ["/100%_done"], "% and _ are matched literally"
