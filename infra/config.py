@@ -277,36 +277,42 @@ def _expected(loc: tuple[int | str, ...]) -> str:
 
 
 def _cross_checks(cfg: PlatformConfig) -> list[str]:
+    """Problems that span several keys (each key on its own is well formed)."""
+    checks = _reference_problems(cfg) + _image_problems(cfg)
+    if cfg.tailnet.enabled:
+        return checks + _tailnet_problems(cfg)
+    return checks + _local_problems(cfg)
+
+
+def _reference_problems(cfg: PlatformConfig) -> list[str]:
     problems: list[str] = []
-    nodes = set(cfg.nodes)
-
-    def node_ref(key: str, node: str) -> None:
-        if node not in nodes:
+    refs = [("forgejo.node", cfg.forgejo.node)] if cfg.forgejo else []
+    refs += [("registry.node", cfg.registry.node)] if cfg.registry else []
+    refs += [(f"runners.{i}.node", r.node) for i, r in enumerate(cfg.runners)]
+    refs += [(f"environments.{i}.node", e.node) for i, e in enumerate(cfg.environments)]
+    for key, node in refs:
+        if node not in cfg.nodes:
             problems.append(
-                f"{PROJECT}:{key}: node {node!r} is not declared; expected one of {sorted(nodes)}"
+                f"{PROJECT}:{key}: node {node!r} is not declared; expected one of {sorted(cfg.nodes)}"
             )
-
-    if cfg.forgejo:
-        node_ref("forgejo.node", cfg.forgejo.node)
-    if cfg.registry:
-        node_ref("registry.node", cfg.registry.node)
     for i, runner in enumerate(cfg.runners):
-        node_ref(f"runners.{i}.node", runner.node)
         if runner.forgejo_url is None and cfg.forgejo is None:
             problems.append(
                 f"{PROJECT}:runners.{i}.forgejoUrl: missing; expected Forgejo's URL, "
                 "since this stack does not declare Forgejo"
             )
-    for i, env in enumerate(cfg.environments):
-        node_ref(f"environments.{i}.node", env.node)
-    for what, items in (
+    for what, names in (
         ("runners", [r.env for r in cfg.runners]),
         ("environments", [e.name for e in cfg.environments]),
     ):
-        dupes = sorted({x for x in items if items.count(x) > 1})
-        if dupes:
-            problems.append(f"{PROJECT}:{what}: names must be unique, repeated: {dupes}")
+        repeated = sorted({x for x in names if names.count(x) > 1})
+        if repeated:
+            problems.append(f"{PROJECT}:{what}: names must be unique, repeated: {repeated}")
+    return problems
 
+
+def _image_problems(cfg: PlatformConfig) -> list[str]:
+    problems: list[str] = []
     for name, reference in cfg.images.items():
         if name not in PINNED:
             problems.append(f"{PROJECT}:images.{name}: unknown image; expected one of {sorted(PINNED)}")
@@ -314,54 +320,53 @@ def _cross_checks(cfg: PlatformConfig) -> list[str]:
             problems.append(
                 f"{PROJECT}:images.{name}: expected an explicit version tag or a digest, not {reference!r}"
             )
+    return problems
 
+
+def _tailnet_problems(cfg: PlatformConfig) -> list[str]:
+    problems: list[str] = []
     tailnet = cfg.tailnet
-    if tailnet.enabled:
-        for field, value in (("name", tailnet.name), ("oauthClientId", tailnet.oauth_client_id)):
-            if not value:
-                problems.append(
-                    f"{PROJECT}:tailnet.{field}: missing; expected it when tailnet.enabled is true"
-                )
-        if tailnet.owns_policy and not tailnet.admins:
-            problems.append(f"{PROJECT}:tailnet.admins: expected at least one admin login (the policy owner)")
-        for name, node in cfg.nodes.items():
-            if not node.docker_url.startswith("ssh://") or not (node.ssh_user or node.docker_host):
-                problems.append(
-                    f"{PROJECT}:nodes.{name}: expected sshUser and tailnetHostname (ssh:// over the tailnet)"
-                )
-        for what, names in (
-            ("runners.{i}.env", [r.env for r in cfg.runners]),
-            ("environments.{i}.name", [e.name for e in cfg.environments]),
-        ):
-            for i, name in enumerate(names):
-                if name not in ENVIRONMENTS:
-                    problems.append(
-                        f"{PROJECT}:{what.format(i=i)}: {name!r} has no tag on the tailnet; "
-                        f"expected one of {list(ENVIRONMENTS)}"
-                    )
-        if tailnet.owns_policy and not tailnet.dashboard_users:
+    for key, value in (("name", tailnet.name), ("oauthClientId", tailnet.oauth_client_id)):
+        if not value:
+            problems.append(f"{PROJECT}:tailnet.{key}: missing; expected it when tailnet.enabled is true")
+    if tailnet.owns_policy and not tailnet.admins:
+        problems.append(f"{PROJECT}:tailnet.admins: expected at least one admin login (the policy owner)")
+    if tailnet.owns_policy and not tailnet.dashboard_users:
+        problems.append(
+            f"{PROJECT}:tailnet.dashboardUsers: expected at least one login (the policy tests one)"
+        )
+    for name, node in cfg.nodes.items():
+        if not node.docker_url.startswith("ssh://") or not (node.ssh_user or node.docker_host):
             problems.append(
-                f"{PROJECT}:tailnet.dashboardUsers: expected at least one login (the policy tests one)"
+                f"{PROJECT}:nodes.{name}: expected sshUser and tailnetHostname (ssh:// over the tailnet)"
             )
-        for i, env in enumerate(cfg.environments):
-            if not env.hostname:
-                problems.append(
-                    f"{PROJECT}:environments.{i}.hostname: missing; expected the tailnet hostname"
-                )
-            if env.local_port is not None:
-                problems.append(f"{PROJECT}:environments.{i}.localPort: only for stacks without a tailnet")
-    else:
-        if tailnet.owns_policy:
-            problems.append(f"{PROJECT}:tailnet.ownsPolicy: a stack without a tailnet cannot own its policy")
-        for key, port in (
-            ([("forgejo.localPort", cfg.forgejo.local_port)] if cfg.forgejo else [])
-            + ([("registry.localPort", cfg.registry.local_port)] if cfg.registry else [])
-            + [(f"environments.{i}.localPort", e.local_port) for i, e in enumerate(cfg.environments)]
-        ):
-            if port is None:
-                problems.append(
-                    f"{PROJECT}:{key}: missing; expected the 127.0.0.1 port (the stack has no tailnet)"
-                )
+    tagged = [(f"runners.{i}.env", r.env) for i, r in enumerate(cfg.runners)]
+    tagged += [(f"environments.{i}.name", e.name) for i, e in enumerate(cfg.environments)]
+    for key, name in tagged:
+        if name not in ENVIRONMENTS:
+            problems.append(
+                f"{PROJECT}:{key}: {name!r} has no tag on the tailnet; expected one of {list(ENVIRONMENTS)}"
+            )
+    for i, env in enumerate(cfg.environments):
+        if not env.hostname:
+            problems.append(f"{PROJECT}:environments.{i}.hostname: missing; expected the tailnet hostname")
+        if env.local_port is not None:
+            problems.append(f"{PROJECT}:environments.{i}.localPort: only for stacks without a tailnet")
+    return problems
+
+
+def _local_problems(cfg: PlatformConfig) -> list[str]:
+    problems: list[str] = []
+    if cfg.tailnet.owns_policy:
+        problems.append(f"{PROJECT}:tailnet.ownsPolicy: a stack without a tailnet cannot own its policy")
+    ports = [("forgejo.localPort", cfg.forgejo.local_port)] if cfg.forgejo else []
+    ports += [("registry.localPort", cfg.registry.local_port)] if cfg.registry else []
+    ports += [(f"environments.{i}.localPort", e.local_port) for i, e in enumerate(cfg.environments)]
+    for key, port in ports:
+        if port is None:
+            problems.append(
+                f"{PROJECT}:{key}: missing; expected the 127.0.0.1 port (the stack has no tailnet)"
+            )
     return problems
 
 

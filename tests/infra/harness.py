@@ -19,10 +19,14 @@ Stable API (the policy tests import it too):
 
 `StackRun` fields: `stack`, `project`, `config` (the raw config the program saw, secrets as
 placeholders), `secret_keys`, `resources` (every `RegisterResource` call except the root stack, in
-registration order), `outputs` (stack outputs, secret ones wrapped in `Secret`), `wire_outputs`.
+registration order: a parent before its children, otherwise as the program's outputs resolve, so
+compare as sets), `outputs` (stack outputs, secret ones wrapped in `Secret`), `wire_outputs`.
+Helpers: `of_type(type)`, `named(name, type=None)`, `container(name)`, `by_urn(urn)`,
+`containers`, `ancestors(resource)`.
 
 `CapturedResource` fields (one per registered resource, component or custom):
-- `type`, `name`, `urn`, `custom` (False for components), `id`;
+- `type`, `name`, `urn` (built as the engine builds it: the parent's qualified type chain, and no
+  `pulumi:pulumi:Stack$` prefix for children of the root stack), `custom` (False for components), `id`;
 - `inputs`: the properties as the Python SDK sends them to the engine (camelCase names, e.g.
   `networksAdvanced`, `logOpts`), with secrets unwrapped to their values and unknowns as `UNKNOWN`;
 - `wire_inputs`: the exact `google.protobuf.Struct` the SDK sent (secret and unknown markers kept),
