@@ -41,7 +41,12 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from app import metrics
-from app.analytics.jobs import ingest_access_log_job, log_tailnet_status_job, snapshot_tailnet_job
+from app.analytics.jobs import (
+    ingest_access_log_job,
+    log_tailnet_status_job,
+    prune_analytics_job,
+    snapshot_tailnet_job,
+)
 from app.bi.ingestion import backfill_gaps_job, ingest_prices_job, ingest_weather_job
 from app.context import AppContext
 from app.db import Database, upsert, utc_now
@@ -114,6 +119,12 @@ JOBS: list[ScheduledJob] = [
         log_tailnet_status_job,
         every(lambda s: s.analytics_status_log_interval_seconds),
         "one log line: devices by kind, online, users against the plan",
+    ),
+    ScheduledJob(
+        "prune-analytics",
+        prune_analytics_job,
+        every(lambda s: 86400),
+        "delete access-log requests and tailnet snapshots older than CF_ANALYTICS_RETENTION_DAYS",
     ),
 ]
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pulumi
@@ -102,10 +102,12 @@ class AppEnvironment(pulumi.ComponentResource):
         else:
             self.url = f"http://127.0.0.1:{env.local_port}/"
 
-        def child(**extra: object) -> pulumi.ResourceOptions:
-            return pulumi.ResourceOptions(parent=self, provider=provider, **extra)  # type: ignore[arg-type]
-
-        self.network = docker.Network(f"{name}-net", name=f"cf-{name}", driver="bridge", opts=child())
+        self.network = docker.Network(
+            f"{name}-net",
+            name=f"cf-{name}",
+            driver="bridge",
+            opts=pulumi.ResourceOptions(parent=self, provider=provider),
+        )
         data = volume(f"app-{name}-data", provider=provider, parent=self, holds_data=True)
         logs = volume(f"web-{name}-logs", provider=provider, parent=self, holds_data=False)
 
@@ -132,11 +134,12 @@ class AppEnvironment(pulumi.ComponentResource):
             "CF_ACCESS_LOG": ACCESS_LOG,
             "CF_NGINX_RUN_DIR": "/var/run/cf-web",
         }
-        web_spec = dict(
+        web_spec = ContainerSpec(
             image=args.images.nginx,
             user=None,  # root: see infra.images.ROOT_IMAGES["nginx"]
             health=http_check(f"http://127.0.0.1:{WEB_PORT}/health"),
             memory_mb=64,
+            envs=web_envs,
             volumes=[mount(logs, ACCESS_LOG_DIR)],
             uploads=[config_file("/etc/nginx/templates/nginx.conf.template", NGINX_TEMPLATE.read_text())],
             tmpfs={"/var/run/cf-web": "rw,size=16m", "/var/cache/nginx": "rw,size=16m"},
@@ -159,8 +162,8 @@ class AppEnvironment(pulumi.ComponentResource):
             )
             container(
                 f"web-{name}",
-                ContainerSpec(
-                    **web_spec,  # type: ignore[arg-type]
+                replace(
+                    web_spec,
                     envs={**web_envs, "CF_NGINX_LISTEN": f"127.0.0.1:{WEB_PORT}"},
                     network_mode=sidecar.network_mode,
                 ),
@@ -203,8 +206,8 @@ class AppEnvironment(pulumi.ComponentResource):
             assert env.local_port is not None
             container(
                 f"web-{name}",
-                ContainerSpec(
-                    **web_spec,  # type: ignore[arg-type]
+                replace(
+                    web_spec,
                     envs={**web_envs, "CF_NGINX_LISTEN": f"0.0.0.0:{WEB_PORT}"},
                     networks=[
                         docker.ContainerNetworksAdvancedArgs(name=self.network.name, aliases=[f"web-{name}"])

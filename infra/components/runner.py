@@ -48,13 +48,20 @@ class RunnerArgs:
     auth_key: pulumi.Input[str] | None = None
 
 
+def proxy_envs(proxy: str | None) -> dict[str, str]:
+    """Environment that sends the runner's (and its jobs') HTTP through the sidecar's proxy."""
+    if proxy is None:
+        return {}
+    return {
+        "HTTP_PROXY": f"http://{proxy}",
+        "HTTPS_PROXY": f"http://{proxy}",
+        "NO_PROXY": "127.0.0.1,localhost",
+    }
+
+
 def runner_config(cfg: RunnerConfig, *, proxy: str | None) -> dict[str, object]:
     """The runner's config.yml: host-mode labels, one job at a time, no container options."""
-    envs = (
-        {"HTTP_PROXY": f"http://{proxy}", "HTTPS_PROXY": f"http://{proxy}", "NO_PROXY": "127.0.0.1,localhost"}
-        if proxy
-        else {}
-    )
+    envs = proxy_envs(proxy)
     return {
         "log": {"level": "info"},
         "runner": {
@@ -113,15 +120,7 @@ class Runner(pulumi.ComponentResource):
             proxy = OUTBOUND_PROXY
         elif args.network is not None:
             networks = [docker.ContainerNetworksAdvancedArgs(name=args.network.name)]
-        envs = (
-            {
-                "HTTP_PROXY": f"http://{proxy}",
-                "HTTPS_PROXY": f"http://{proxy}",
-                "NO_PROXY": "127.0.0.1,localhost",
-            }
-            if proxy
-            else {}
-        )
+        envs = proxy_envs(proxy)
         self.container = container(
             name,
             ContainerSpec(
