@@ -229,6 +229,9 @@ class Settings(BaseSettings):
     analytics_status_log_interval_seconds: int = Field(
         default=3600, ge=1, description="a one-line tailnet status is logged this often"
     )
+    analytics_retention_days: int = Field(
+        default=400, ge=1, description="requests and snapshots older than this are deleted (daily job)"
+    )
 
     @cached_property
     def database_url(self) -> str:

@@ -1,8 +1,8 @@
 """The analytics' periodic jobs; each takes the AppContext and returns a line for the run's record.
 
 Registered in app/scheduler.py: `snapshot-tailnet` (CF_ANALYTICS_SNAPSHOT_INTERVAL_SECONDS, 15 min),
-`ingest-access-log` (CF_ANALYTICS_INGEST_INTERVAL_SECONDS, 1 min) and `log-tailnet-status`
-(CF_ANALYTICS_STATUS_LOG_INTERVAL_SECONDS, hourly).
+`ingest-access-log` (CF_ANALYTICS_INGEST_INTERVAL_SECONDS, 1 min), `log-tailnet-status`
+(CF_ANALYTICS_STATUS_LOG_INTERVAL_SECONDS, hourly) and `prune-analytics` (daily).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import logging
 
 from app.analytics.accesslog import AccessLogIngester
 from app.analytics.classify import classify, quota, tailnet_owner
+from app.analytics.retention import prune_history
 from app.analytics.service import current_tailnet, tailnet_of
 from app.analytics.snapshots import status_line, store_snapshot
 from app.context import AppContext
@@ -65,3 +66,10 @@ async def log_tailnet_status_job(ctx: AppContext) -> str:
     else:
         log.info(line)
     return line
+
+
+async def prune_analytics_job(ctx: AppContext) -> str:
+    """Delete requests and snapshots older than CF_ANALYTICS_RETENTION_DAYS."""
+    days = ctx.settings.analytics_retention_days
+    pruned = await prune_history(ctx.db, days)
+    return f"{pruned.requests} requests and {pruned.snapshots} snapshots older than {days} days deleted"

@@ -106,7 +106,9 @@ async def access_logs(
     _viewer: Reader,
     hours: Annotated[int, Query(ge=1, le=24 * 31, description="window, hours back from now")] = 24,
     limit: Annotated[int, Query(ge=1, le=500, description="entries per page")] = 100,
-    cursor: Annotated[int | None, Query(ge=1, description="next_cursor of the previous page")] = None,
+    cursor: Annotated[
+        int | None, Query(ge=1, le=2**62, description="next_cursor of the previous page")
+    ] = None,
     user: Annotated[str | None, Query(max_length=200, description="login or name contains")] = None,
     path: Annotated[str | None, Query(max_length=500, description="path contains")] = None,
 ) -> AccessLogsResponse:

@@ -18,7 +18,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from app.analytics.jobs import ingest_access_log_job, snapshot_tailnet_job
+from app.analytics.jobs import ingest_access_log_job, prune_analytics_job, snapshot_tailnet_job
 from app.context import AppContext
 from app.main import create_app
 from app.settings import Settings
@@ -297,3 +297,20 @@ async def test_access_logs_filter_by_user_and_path_as_the_vpn_page_asks(
     assert by_name["total"] == 2, "ana's name came from whois"
     assert by_path["path"] == "prices" and [e["path"] for e in by_path["entries"]] == ["/api/prices"] * 2
     assert [e["path"] for e in literal["entries"]] == ["/100%_done"], "% and _ are matched literally"
+
+
+async def test_history_older_than_the_retention_is_deleted_and_newer_kept(
+    tmp_path: Path, tailscaled: StandInTailscaled
+) -> None:
+    lines = [log_line("/recent"), log_line("/ancient", ago=timedelta(days=40))]
+    (tmp_path / "access.log").write_text("".join(lines))
+    async with running(settings_for(tmp_path, tailscaled, analytics_retention_days=30)) as app:
+        await ingest_access_log_job(ctx(app))
+        await snapshot_tailnet_job(ctx(app))
+        detail = await prune_analytics_job(ctx(app))
+        async with client(app) as http:
+            access = (await http.get("/analytics/access-logs", params={"hours": 744})).json()
+            uptime = (await http.get("/analytics/uptime?days=1")).json()
+    assert detail.startswith("1 requests and 0 snapshots")
+    assert [e["path"] for e in access["entries"]] == ["/recent"]
+    assert uptime["snapshots"] == 1
