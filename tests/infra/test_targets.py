@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from infra.targets import ci_deploy_arguments, ci_deploy_targets, urn_matches
+import subprocess
+import sys
+
+import pytest
+
+from infra.targets import ci_deploy_arguments, ci_deploy_targets, main, urn_matches
 from infra.tokens import APP_ENVIRONMENT, OPERATOR_COMPONENTS
 from tests.infra.harness import CapturedResource, StackRun
 
@@ -59,3 +64,19 @@ def test_target_globs_match_as_pulumi_matches_them() -> None:
     assert urn_matches(pattern, child)
     assert not urn_matches(pattern, runner)
     assert not urn_matches("urn:pulumi:dev::*::x", "urn:pulumi:dev::a::b::x")
+
+
+def test_the_command_line_prints_the_arguments_a_deploy_passes(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["prod"]) == 0
+    assert capsys.readouterr().out.split() == [
+        "--target",
+        "urn:pulumi:prod::chocolate-factory::chocolate:index:AppEnvironment::prod",
+        "--target",
+        "'urn:pulumi:prod::chocolate-factory::chocolate:index:AppEnvironment$**::*'",
+        "--target-dependents",
+    ]
+
+
+def test_config_and_targets_load_without_the_pulumi_sdk() -> None:
+    code = "import sys, infra.config, infra.targets; sys.exit('pulumi' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
