@@ -34,7 +34,7 @@ from infra.components import (
 )
 from infra.components.app_environment import Images, RegistryPush
 from infra.components.node import RegistryLogin
-from infra.config import PlatformConfig
+from infra.config import PlatformConfig, RunnerConfig
 from infra.images import resolve
 from infra.tailnet_policy import GIT, node_tag, runner_tags
 
@@ -110,6 +110,16 @@ def forgejo_url(cfg: PlatformConfig) -> str | None:
     if cfg.tailnet.enabled:
         return f"https://{cfg.forgejo.hostname}.{cfg.tailnet.name}/"
     return f"http://127.0.0.1:{cfg.forgejo.local_port}/"
+
+
+def runner_forgejo_url(cfg: PlatformConfig, runner: RunnerConfig) -> str:
+    """Where a runner reaches Forgejo: as configured, else over the tailnet, else on Forgejo's network."""
+    if runner.forgejo_url:
+        return runner.forgejo_url
+    assert cfg.forgejo is not None
+    if cfg.tailnet.enabled:
+        return f"https://{cfg.forgejo.hostname}.{cfg.tailnet.name}"
+    return f"http://forgejo:{cfg.forgejo.http_port}"
 
 
 def sidecar_tags(cfg: PlatformConfig) -> dict[str, list[str]]:
@@ -196,17 +206,8 @@ def operator_platform(cfg: PlatformConfig, secrets: Secrets, images: dict[str, s
             address=registry_server(cfg),
         )
     for runner in cfg.runners if cfg.declares("runners") else ():
-        if runner.forgejo_url:
-            url = runner.forgejo_url
-        elif tailnet:
-            url = forgejo_url(cfg) or ""
-        else:
-            assert cfg.forgejo is not None
-            url = f"http://forgejo:{cfg.forgejo.http_port}"
-        same_node_forgejo = (
-            platform.forgejo
-            if (platform.forgejo and cfg.forgejo and cfg.forgejo.node == runner.node)
-            else None
+        local_forgejo = (
+            platform.forgejo if tailnet is None and cfg.forgejo and cfg.forgejo.node == runner.node else None
         )
         platform.runners[runner.env] = Runner(
             f"runner-{runner.env}",
@@ -215,9 +216,9 @@ def operator_platform(cfg: PlatformConfig, secrets: Secrets, images: dict[str, s
                 image=images["forgejo-runner"],
                 provider=nodes[runner.node].provider,
                 logging=cfg.logging,
-                forgejo_url=url,
+                forgejo_url=runner_forgejo_url(cfg, runner),
                 secret=secrets.runner_secrets[runner.env],
-                network=same_node_forgejo.network if same_node_forgejo and not tailnet else None,
+                network=local_forgejo.network if local_forgejo else None,
                 sidecar_image=sidecar_image,
                 auth_key=platform.auth_key(f"ts-runner-{runner.env}"),
             ),
