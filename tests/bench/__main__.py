@@ -3,7 +3,7 @@
 Environment knobs (all optional):
     BENCH_QUICK=1            shorter runs and a small access log, for a quick check (figures not comparable)
     BENCH_ONLY=http,chat     run only these sections (http, chat, accesslog, infra, images)
-    BENCH_RATES=50,200       fixed request rates of the HTTP section, requests per second
+    BENCH_RATES=20,100       fixed request rates of the HTTP section, requests per second per endpoint
     BENCH_ACCESSLOG_BYTES=N  size of the access log to ingest (default 1 GiB; 64 MiB when quick)
 
 Exit status: 0 when every section measured or said why it could not; 1 when a section failed.
@@ -38,7 +38,7 @@ def _rates(quick: bool) -> list[float]:
     raw = os.environ.get("BENCH_RATES")
     if raw:
         return [float(x) for x in raw.split(",") if x.strip()]
-    return [100.0] if quick else [50.0, 200.0]
+    return [50.0] if quick else [20.0, 100.0]
 
 
 def http_section(quick: bool) -> report.Section:

@@ -2,8 +2,9 @@
 
 The app runs under one uvicorn worker with the stand-ins and the sample data (see `app_stack`); the load
 comes from separate processes (`http_load` at fixed rates, then `wrk` for the closed-loop maximum).
-For each rate the ceiling is measured first, then every endpoint, so each ratio compares two figures
-taken minutes apart at most, on the same machine state.
+At each fixed rate an endpoint's requests are interleaved one for one with the ceiling's on the same
+schedule, so an endpoint and its baseline are measured in the same seconds of the same machine; wrk runs
+the ceiling right before each endpoint.
 """
 
 from __future__ import annotations
@@ -76,6 +77,17 @@ def _ratio(value: float | None, base: float | None) -> float | None:
     return round(value / base, 2)
 
 
+def _row(path: str, result: http_load.LoadResult, ceiling: http_load.LoadResult) -> dict[str, Any]:
+    row: dict[str, Any] = {"path": path, **asdict(result)}
+    row.pop("url")
+    row["ceiling_p50_ms"] = ceiling.p50_ms
+    row["ceiling_p99_ms"] = ceiling.p99_ms
+    row["ratio_p50"] = _ratio(result.p50_ms, ceiling.p50_ms)
+    row["ratio_p99"] = _ratio(result.p99_ms, ceiling.p99_ms)
+    row["generator_saturated"] = (result.send_lag_p99_ms or 0) > GENERATOR_LAG_LIMIT_MS
+    return row
+
+
 def measure_app(
     stack: AppStack, *, rates: list[float], duration: float, warmup: float, wrk_seconds: float
 ) -> dict[str, Any]:
@@ -83,32 +95,26 @@ def measure_app(
     endpoints, how = choose_endpoints(base)
     rows: list[dict[str, Any]] = []
     for rate in rates:
-        ceiling = http_load.run_fixed_rate(f"{base}{CEILING_PATH}", rate, duration, warmup=warmup)
-        for path in [CEILING_PATH, *endpoints]:
-            result = (
-                ceiling
-                if path == CEILING_PATH
-                else http_load.run_fixed_rate(f"{base}{path}", rate, duration, warmup=warmup)
+        for path in endpoints:
+            result, ceiling = http_load.run_fixed_rate(
+                [f"{base}{path}", f"{base}{CEILING_PATH}"], rate, duration, warmup=warmup
             )
-            row = {"path": path, **asdict(result)}
-            row.pop("url")
-            row["ratio_p50"] = _ratio(result.p50_ms, ceiling.p50_ms)
-            row["ratio_p99"] = _ratio(result.p99_ms, ceiling.p99_ms)
-            row["generator_saturated"] = (result.send_lag_p99_ms or 0) > GENERATOR_LAG_LIMIT_MS
-            rows.append(row)
+            rows.append(_row(path, result, ceiling))
             print(
-                f"[bench]   {path} @ {rate:g}/s: p50 {result.p50_ms} ms, p99 {result.p99_ms} ms, "
-                f"errors {result.errors}",
+                f"[bench]   {path} @ {rate:g}/s: p50 {result.p50_ms} ms (ceiling {ceiling.p50_ms}), "
+                f"p99 {result.p99_ms} ms (ceiling {ceiling.p99_ms}), errors {result.errors}",
                 flush=True,
             )
     section: dict[str, Any] = {
-        "server": "uvicorn, 1 worker, httptools; app with sample data and stand-ins",
+        "server": "uvicorn, 1 worker, started like `python -m app`; sample data loaded; stand-ins running",
         "ceiling": f"{CEILING_PATH}: a trivial JSON endpoint in the same app and process",
         "endpoints_chosen_by": how,
         "absent_standins": stack.absent,
         "load": (
-            f"open loop at fixed rates {rates} req/s from a separate process (httpx), "
-            f"{warmup:g} s warm-up then {duration:g} s measured; latency from the scheduled send time"
+            f"open loop at fixed rates {rates} req/s per endpoint from a separate process (httpx); each "
+            f"endpoint's requests interleaved one for one with the ceiling's at the same rate, so both "
+            f"figures come from the same seconds; {warmup:g} s warm-up, then {duration:g} s measured; "
+            "latency counted from the scheduled send time"
         ),
         "fixed_rate": rows,
         "errors_total": sum(r["errors"] for r in rows),
@@ -118,19 +124,19 @@ def measure_app(
 
 
 def _wrk_section(base: str, endpoints: list[str], seconds: float) -> list[dict[str, Any]] | dict[str, Any]:
+    """wrk on each endpoint, each right after a wrk run on the ceiling (its baseline)."""
     if not http_load.wrk_available():
         return {
             "status": "unavailable",
             "reason": "wrk is not installed (scripts/setup.sh services installs it)",
         }
     results: list[dict[str, Any]] = []
-    ceiling_rps: float | None = None
-    for path in [CEILING_PATH, *endpoints]:
+    for path in endpoints:
+        ceiling = http_load.run_wrk(f"{base}{CEILING_PATH}", duration=seconds)
         wrk = http_load.run_wrk(f"{base}{path}", duration=seconds)
-        if path == CEILING_PATH:
-            ceiling_rps = wrk.requests_per_s
-        row = {"path": path, **asdict(wrk)}
+        row: dict[str, Any] = {"path": path, **asdict(wrk)}
         row.pop("url")
-        row["ratio_rps"] = _ratio(wrk.requests_per_s, ceiling_rps)
+        row["ceiling_requests_per_s"] = ceiling.requests_per_s
+        row["ratio_rps"] = _ratio(wrk.requests_per_s, ceiling.requests_per_s)
         results.append(row)
     return results

@@ -1,6 +1,7 @@
 """Open-loop HTTP load at a fixed request rate, run as its own process so it never shares the server's CPU.
 
     python -m tests.bench.http_load --url http://127.0.0.1:8000/health --rate 200 --duration 5
+    python -m tests.bench.http_load --url URL_A --url URL_B --rate 100   # interleaved, 100/s each
 
 Requests are sent on a fixed schedule (request i at start + i / rate) whether or not earlier ones have
 answered, and each latency is measured from the request's *scheduled* send time. A slow server therefore
@@ -8,8 +9,8 @@ shows up as latency instead of silently lowering the offered rate (no coordinate
 generator also reports how late it sent requests (`send_lag_p99_ms`): when that is large, the generator,
 not the server, was the bottleneck and the figures of that run are not meaningful.
 
-The result is one JSON object on stdout. `run_fixed_rate()` and `run_wrk()` are what the bench runner
-calls: each starts the load in a child process and returns its parsed result.
+The result is a JSON list on stdout, one object per URL. `run_fixed_rate()` and `run_wrk()` are what the
+bench runner calls: each starts the load in a child process and returns its parsed result.
 """
 
 from __future__ import annotations
@@ -64,8 +65,17 @@ def _ms(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds * 1000, 3)
 
 
+@dataclass
+class _Samples:
+    latencies: list[float] = field(default_factory=list)
+    lags: list[float] = field(default_factory=list)
+    statuses: Counter[str] = field(default_factory=Counter)
+    error_samples: list[str] = field(default_factory=list)
+    sent: int = 0
+
+
 async def _fixed_rate(
-    url: str,
+    urls: Sequence[str],
     rate: float,
     duration: float,
     *,
@@ -73,47 +83,48 @@ async def _fixed_rate(
     local_address: str | None,
     max_connections: int,
     request_timeout: float,
-) -> tuple[list[float], list[float], Counter[str], list[str], int]:
-    latencies: list[float] = []
-    lags: list[float] = []
-    statuses: Counter[str] = Counter()
-    error_samples: list[str] = []
+) -> list[_Samples]:
+    """Send `rate` requests per second to each URL, interleaved on one schedule (a, b, a, b, ...)."""
+    samples = [_Samples() for _ in urls]
     transport = httpx.AsyncHTTPTransport(
         local_address=local_address,
         limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
     )
     async with httpx.AsyncClient(transport=transport, headers=headers, timeout=request_timeout) as client:
 
-        async def one(scheduled: float) -> None:
-            lags.append(time.perf_counter() - scheduled)
+        async def one(url: str, scheduled: float, sample: _Samples) -> None:
+            sample.lags.append(time.perf_counter() - scheduled)
             try:
                 response = await client.get(url)
                 await response.aread()
-                statuses[str(response.status_code)] += 1
+                sample.statuses[str(response.status_code)] += 1
                 if response.status_code < 400:
-                    latencies.append(time.perf_counter() - scheduled)
-                elif len(error_samples) < 5:
-                    error_samples.append(f"HTTP {response.status_code}: {response.text[:200]}")
+                    sample.latencies.append(time.perf_counter() - scheduled)
+                elif len(sample.error_samples) < 5:
+                    sample.error_samples.append(f"HTTP {response.status_code}: {response.text[:200]}")
             except httpx.HTTPError as exc:
-                statuses[type(exc).__name__] += 1
-                if len(error_samples) < 5:
-                    error_samples.append(f"{type(exc).__name__}: {exc}")
+                sample.statuses[type(exc).__name__] += 1
+                if len(sample.error_samples) < 5:
+                    sample.error_samples.append(f"{type(exc).__name__}: {exc}")
 
-        total = int(rate * duration)
+        total_rate = rate * len(urls)
+        total = int(total_rate * duration)
         start = time.perf_counter() + 0.05
         tasks: list[asyncio.Task[None]] = []
         for i in range(total):
-            scheduled = start + i / rate
+            scheduled = start + i / total_rate
             delay = scheduled - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(scheduled)))
+            which = i % len(urls)
+            samples[which].sent += 1
+            tasks.append(asyncio.create_task(one(urls[which], scheduled, samples[which])))
         await asyncio.gather(*tasks)
-    return latencies, lags, statuses, error_samples, total
+    return samples
 
 
 def measure(
-    url: str,
+    urls: Sequence[str],
     rate: float,
     duration: float,
     *,
@@ -122,8 +133,12 @@ def measure(
     local_address: str | None = None,
     max_connections: int = 64,
     timeout: float = 10.0,
-) -> LoadResult:
-    """Run a warm-up (discarded), then the measured fixed-rate run, in this process."""
+) -> list[LoadResult]:
+    """A warm-up (discarded), then the measured run, in this process: one result per URL.
+
+    Several URLs share one schedule, each at `rate`, so their figures come from the same seconds of
+    the same machine: the fair way to compare an endpoint with its baseline on a noisy machine.
+    """
     try:
         import uvloop
 
@@ -137,60 +152,55 @@ def measure(
         "request_timeout": timeout,
     }
     if warmup > 0:
-        asyncio.run(_fixed_rate(url, rate, warmup, **options))
+        asyncio.run(_fixed_rate(urls, rate, warmup, **options))
     began = time.perf_counter()
-    latencies, lags, statuses, error_samples, total = asyncio.run(_fixed_rate(url, rate, duration, **options))
+    samples = asyncio.run(_fixed_rate(urls, rate, duration, **options))
     elapsed = time.perf_counter() - began
-    ok = len(latencies)
+    return [_result(url, rate, elapsed, sample) for url, sample in zip(urls, samples, strict=True)]
+
+
+def _result(url: str, rate: float, elapsed: float, sample: _Samples) -> LoadResult:
+    ok = len(sample.latencies)
     return LoadResult(
         url=url,
         rate=rate,
         duration_s=round(elapsed, 3),
-        sent=total,
+        sent=sample.sent,
         ok=ok,
-        errors=total - ok,
+        errors=sample.sent - ok,
         achieved_rps=round(ok / elapsed, 1) if elapsed > 0 else 0.0,
-        p50_ms=_ms(percentile(latencies, 0.50)),
-        p90_ms=_ms(percentile(latencies, 0.90)),
-        p99_ms=_ms(percentile(latencies, 0.99)),
-        max_ms=_ms(max(latencies) if latencies else None),
-        send_lag_p99_ms=_ms(percentile(lags, 0.99)),
-        status_counts=dict(statuses),
-        error_samples=error_samples,
+        p50_ms=_ms(percentile(sample.latencies, 0.50)),
+        p90_ms=_ms(percentile(sample.latencies, 0.90)),
+        p99_ms=_ms(percentile(sample.latencies, 0.99)),
+        max_ms=_ms(max(sample.latencies) if sample.latencies else None),
+        send_lag_p99_ms=_ms(percentile(sample.lags, 0.99)),
+        status_counts=dict(sample.statuses),
+        error_samples=sample.error_samples,
     )
 
 
 def run_fixed_rate(
-    url: str,
+    urls: Sequence[str],
     rate: float,
     duration: float,
     *,
     warmup: float = 1.0,
     headers: dict[str, str] | None = None,
     local_address: str | None = None,
-) -> LoadResult:
+) -> list[LoadResult]:
     """Run `measure()` in a child process (the load must not share the server's interpreter)."""
-    argv = [
-        sys.executable,
-        "-m",
-        "tests.bench.http_load",
-        "--url",
-        url,
-        "--rate",
-        str(rate),
-        "--duration",
-        str(duration),
-        "--warmup",
-        str(warmup),
-    ]
+    argv = [sys.executable, "-m", "tests.bench.http_load"]
+    for url in urls:
+        argv += ["--url", url]
+    argv += ["--rate", str(rate), "--duration", str(duration), "--warmup", str(warmup)]
     for name, value in (headers or {}).items():
         argv += ["--header", f"{name}: {value}"]
     if local_address:
         argv += ["--local-address", local_address]
     completed = subprocess.run(argv, capture_output=True, text=True, timeout=duration + warmup + 120)
     if completed.returncode != 0:
-        raise RuntimeError(f"load generator failed for {url}: {completed.stderr.strip()[-2000:]}")
-    return LoadResult(**json.loads(completed.stdout))
+        raise RuntimeError(f"load generator failed for {urls}: {completed.stderr.strip()[-2000:]}")
+    return [LoadResult(**item) for item in json.loads(completed.stdout)]
 
 
 @dataclass
@@ -258,15 +268,17 @@ def run_wrk(
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m tests.bench.http_load", description=__doc__)
-    parser.add_argument("--url", required=True)
-    parser.add_argument("--rate", type=float, required=True, help="requests per second, fixed")
+    parser.add_argument(
+        "--url", action="append", required=True, help="repeatable: interleaved, each at --rate"
+    )
+    parser.add_argument("--rate", type=float, required=True, help="requests per second per URL, fixed")
     parser.add_argument("--duration", type=float, default=5.0, help="measured seconds")
     parser.add_argument("--warmup", type=float, default=1.0, help="seconds of discarded load first")
     parser.add_argument("--header", action="append", default=[], help="'Name: value', repeatable")
     parser.add_argument("--local-address", default=None, help="source address to bind, e.g. 127.0.0.2")
     args = parser.parse_args(argv)
     headers = dict(h.split(":", 1) for h in args.header)
-    result = measure(
+    results = measure(
         args.url,
         args.rate,
         args.duration,
@@ -274,7 +286,7 @@ def main(argv: list[str] | None = None) -> None:
         headers={k.strip(): v.strip() for k, v in headers.items()},
         local_address=args.local_address,
     )
-    json.dump(asdict(result), sys.stdout)
+    json.dump([asdict(result) for result in results], sys.stdout)
 
 
 if __name__ == "__main__":
