@@ -21,7 +21,9 @@ row `jobs` in the `scheduler_lease` table (holder id and expiry). The holder ren
 expired (`CF_SCHEDULER_LEASE_SECONDS`) or was released at shutdown. Taking and renewing is one atomic
 `UPDATE ... WHERE holder = me OR expires_at < now`, so it works on SQLite and on a shared PostgreSQL
 server alike. Runs of other processes are skipped (counted in `cf_job_skipped_total`), so each job runs
-once per interval however many workers start. Every run is recorded in `scheduler_job_runs`.
+once per interval however many workers start. When the lease changes hands, the new holder also skips
+a run that the previous one made less than half an interval before. Every run is recorded in
+`scheduler_job_runs`.
 """
 
 from __future__ import annotations
@@ -314,7 +316,7 @@ class JobScheduler:
                 "scheduler lease check failed; skipping this run", extra={"fields": {"job": job.name}}
             )
             holds = False
-        if not holds:
+        if not holds or await self._ran_elsewhere_recently(job):
             metrics.JOB_SKIPPED.labels(job.name).inc()
             return
         run_id = await self._record_start(job.name)
@@ -343,6 +345,28 @@ class JobScheduler:
                 extra={"fields": {"job": job.name, "status": status, "detail": detail, "seconds": elapsed}},
             )
             await asyncio.shield(self._record_end(run_id, status, detail))
+
+    async def _ran_elsewhere_recently(self, job: ScheduledJob) -> bool:
+        """After a hand-over, skip a run that another process made less than half an interval ago."""
+        trigger = job.trigger(self.ctx.settings)
+        if not isinstance(trigger, IntervalTrigger):
+            return False
+        half_interval = timedelta(seconds=trigger.interval.total_seconds() / 2)
+        runs = scheduler_job_runs.c
+        async with self.ctx.db.connect() as conn:
+            last = (
+                await conn.execute(
+                    sa.select(runs.started_at, runs.holder)
+                    .where(runs.job == job.name)
+                    .order_by(runs.started_at.desc())
+                    .limit(1)
+                )
+            ).first()
+        return (
+            last is not None
+            and last.holder != self.lease.holder
+            and utc_now() - last.started_at < half_interval
+        )
 
     async def _record_start(self, job: str) -> int:
         async with self.ctx.db.begin() as conn:
