@@ -74,11 +74,12 @@ class AutomationStack:
 
 
 def config_of_last_update(history: Sequence[auto.UpdateSummary], key: str) -> str | None:
-    """`key` (a path key: `ns:name.field`) as the newest `update` in `history` had it; None if unset."""
+    """`key` (a path key: `ns:name.field`) as the newest successful update in `history` (newest first,
+    as `pulumi stack history` lists it) had it; None when that update did not set it."""
     namespace, _, path = key.partition(":")
     top, *fields = path.split(".")
     for summary in history:
-        if summary.kind != "update":
+        if summary.kind != "update" or summary.result != "succeeded":
             continue
         value = summary.config.get(f"{namespace}:{top}")
         if value is None or value.secret:

@@ -14,7 +14,7 @@ from infra.deploy.smoke import SmokeTarget, run_smoke
 from tests.containers.docker_stack import DockerStack
 from tests.containers.topology import ADMIN_LOGIN, Topology
 
-pytestmark = [pytest.mark.docker, pytest.mark.registry, pytest.mark.socat, pytest.mark.slow]
+pytestmark = [pytest.mark.docker, pytest.mark.registry, pytest.mark.slow]
 
 
 def test_the_smoke_suite_passes_on_the_good_image(
