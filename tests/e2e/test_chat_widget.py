@@ -80,7 +80,8 @@ def test_rate_limited_question_says_when_to_try_again(
     status = page.locator("#chat-status")
     for _ in range(3):  # the limit is one question per window; earlier tests may have used it
         ask(page, "¿Cuándo es más barato producir mañana?")
-        page.wait_for_function("document.getElementById('chat-send').textContent === 'Ask'", timeout=20_000)
+        # The page's CSP forbids eval, so wait through a locator, not wait_for_function.
+        expect(page.locator("#chat-send")).to_have_text("Ask", timeout=20_000)
         if "Rate limited" in (status.text_content() or ""):
             break
     expect(status).to_contain_text("Rate limited")
