@@ -167,3 +167,17 @@ async def test_freshness_reports_each_source_with_aware_times(db: Database) -> N
     }
     assert fresh["prices", "ree"].age_seconds == pytest.approx(1800)
     assert fresh["prices", "ree"].newest_ts == NOW.replace(minute=0) + 19 * HOUR
+
+
+async def test_energy_cost_prices_each_batch_hour_at_its_stored_price(db: Database) -> None:
+    start = NOW.replace(minute=0)
+    summary = await queries.production_summary(db, NOW - 24 * HOUR, NOW)
+    dark = next(p for p in summary.by_product if p.product == "dark 70%")
+    assert dark.energy_cost_eur == pytest.approx(100 * _price(-5) + 100 * _price(-4))
+    assert dark.eur_per_kg == pytest.approx(dark.energy_cost_eur / 400)
+    assert summary.priced_kwh == pytest.approx(300.0)
+    async with db.begin() as conn:
+        await conn.execute(energy_prices.delete().where(energy_prices.c.ts == start - HOUR))
+    partly = await queries.production_summary(db, NOW - 24 * HOUR, NOW)
+    assert partly.priced_kwh == pytest.approx(250.0), "one unpriced hour of the milk batch"
+    assert partly.eur_per_kg is None, "a cost per kg from half the energy would mislead"
