@@ -39,6 +39,14 @@ HOSTILE_USER_AGENT = "<script>window.__pwned = 1</script>"
 HOSTILE_HOSTNAME = "<img src=x onerror=alert(1)>"
 
 
+#: Tailscale addresses of a device of each user in the fixture (whois finds the device by them).
+DEVICE_ADDRESSES = {
+    ADMIN_LOGIN: "100.101.2.20",
+    BUSY_USER: "100.101.3.31",
+    GUEST_LOGIN: "100.101.3.30",
+}
+
+
 @dataclass
 class Stack:
     app: RunningService
@@ -59,7 +67,7 @@ def access_log_lines(now: datetime) -> list[str]:
         return json.dumps(
             {
                 "time": ts,
-                "client": "100.101.3.30",
+                "client": DEVICE_ADDRESSES.get(login, "100.101.3.30"),
                 "method": "GET",
                 "path": path,
                 "status": status,
