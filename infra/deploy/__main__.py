@@ -19,6 +19,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from infra.config import ConfigError, load_stack
 from infra.deploy.image import (
     APP_DOCKERFILE,
     REPO_ROOT,
@@ -50,7 +51,12 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     image = commands.add_parser("image", help="build the app image (and push it), print its digest")
-    image.add_argument("--tag", required=True, help="REGISTRY/REPOSITORY:TAG, e.g. the git commit")
+    image.add_argument("--tag", help="REGISTRY/REPOSITORY:TAG (default: the stack's app.imageRepository)")
+    image.add_argument(
+        "--stack",
+        choices=DEPLOYABLE_STACKS,
+        help="build on this stack's node (its Docker engine) and push to its app.imageRepository",
+    )
     image.add_argument("--base-image", help="BASE_IMAGE build argument (default: the Dockerfile's pin)")
     image.add_argument("--version", default="dev", help="CF_VERSION and CF_GIT_COMMIT baked into the image")
     image.add_argument("--push", action="store_true", help="push and print REPOSITORY@sha256:...")
@@ -84,6 +90,16 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _image(args: argparse.Namespace) -> int:
+    tag = args.tag
+    if args.stack:
+        cfg = load_stack(args.stack)
+        tag = tag or f"{cfg.app.image_repository}:{args.version}"
+        node = cfg.nodes[cfg.environments[0].node] if cfg.environments else None
+        if node is not None and "DOCKER_HOST" not in os.environ:
+            os.environ["DOCKER_HOST"] = node.docker_url
+            _echo(f"building on {node.docker_url}")
+    if not tag:
+        raise ImageError("give --tag REGISTRY/REPOSITORY:TAG, or --stack to use its app.imageRepository")
     build_wheelhouse(WHEELHOUSE)
     build_args = {
         "CF_VERSION": args.version,
@@ -92,11 +108,11 @@ def _image(args: argparse.Namespace) -> int:
     }
     if args.base_image:
         build_args["BASE_IMAGE"] = args.base_image
-    image_id = build_image(args.tag, REPO_ROOT, dockerfile=APP_DOCKERFILE, build_args=build_args)
-    _echo(f"built {args.tag} ({image_id})")
+    image_id = build_image(tag, REPO_ROOT, dockerfile=APP_DOCKERFILE, build_args=build_args)
+    _echo(f"built {tag} ({image_id})")
     if args.push:
-        digest = push_image(args.tag)
-        _echo(f"pushed {by_digest(args.tag, digest)}")
+        digest = push_image(tag)
+        _echo(f"pushed {by_digest(tag, digest)}")
         _write_step_output("digest", digest)
     return 0
 
@@ -144,10 +160,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "image":
             return _image(args)
-        if args.command == "deploy":
-            return _report(_releaser(args, args.version).deploy(args.digest))
-        if args.command == "rollback":
-            return _report(_releaser(args).rollback(args.to))
+        if args.command in ("deploy", "rollback"):
+            try:
+                releaser = _releaser(args, getattr(args, "version", None))
+            except (TargetsError, ConfigError):
+                raise
+            except Exception as exc:
+                print(f"error: cannot open stack {args.stack}: {type(exc).__name__}: {exc}", file=sys.stderr)
+                return 3
+            try:
+                if args.command == "deploy":
+                    return _report(releaser.deploy(args.digest))
+                return _report(releaser.rollback(args.to))
+            except (ReleaseConfigError, TargetsError):
+                raise
+            except Exception as exc:
+                print(
+                    f"error: {args.command} of {args.stack} stopped half way: {type(exc).__name__}: {exc}\n"
+                    f"the stack may run an unchecked digest: see `pulumi stack history -s {args.stack}`, "
+                    f"then `python -m infra.deploy rollback --stack {args.stack} --to DIGEST`",
+                    file=sys.stderr,
+                )
+                return 2
         if args.command == "preview":
             return _preview(args)
         report = run_smoke(
@@ -160,7 +194,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         print(report.summary(), flush=True)
         return 0 if report.passed else 1
-    except (ReleaseConfigError, TargetsError, ImageError) as exc:
+    except (ReleaseConfigError, TargetsError, ImageError, ConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 3
 
