@@ -89,7 +89,7 @@ access_requests = sa.Table(
     sa.Column("bytes", sa.BigInteger, nullable=False),
     sa.Column("duration_ms", sa.Float, nullable=False),
     sa.Column("user_agent", sa.String(300), nullable=False),
-    sa.Column("user_login", sa.String(200), nullable=True, index=True),
+    sa.Column("user_login", sa.String(200), nullable=True),
     sa.Column("user_name", sa.String(200), nullable=True),
     sa.Column("identity_source", sa.String(10), nullable=True, doc="header, whois, or null: unknown"),
     sa.Column("device_node_id", sa.String(100), nullable=True),
