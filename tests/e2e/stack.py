@@ -53,6 +53,7 @@ class Stack:
     data_dir: Path
     access_log: Path
     claude_answer_marker: str
+    claude_url: str
 
     @property
     def url(self) -> str:
@@ -212,4 +213,10 @@ def running_stack(
         if tailnet_down:
             localapi_mode.write_text("down")
             wait_until(lambda: _devices_stale(app), 20, f"{name}: devices flagged stale without the LocalAPI")
-        yield Stack(app=app, data_dir=data_dir, access_log=access_log, claude_answer_marker=ANSWER_MARKER)
+        yield Stack(
+            app=app,
+            data_dir=data_dir,
+            access_log=access_log,
+            claude_answer_marker=ANSWER_MARKER,
+            claude_url=claude.url,
+        )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+
+import httpx
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
@@ -47,6 +50,29 @@ def test_answer_streams_into_the_widget_with_tokens_cost_and_figures(
     expect(page.locator("#chat-cited li").first).to_be_visible()
     expect(page.locator("#chat-send")).to_be_enabled()
     assert watched.errors == []
+
+
+def test_follow_up_question_continues_the_conversation(
+    app_stack: Stack, admin_context: BrowserContext
+) -> None:
+    page = open_page(admin_context).page
+    page.goto(f"{app_stack.url}/dashboard")
+    page.wait_for_selector("body[data-loaded=true]")
+    ask(page, "What is the price now?")
+    expect(page.locator("#chat-usage")).to_contain_text("Tokens:", timeout=20_000)
+    expect(page.locator("#chat-new")).to_be_visible()
+
+    ask(page, "And tomorrow at the same hour?")
+    expect(page.locator("#chat-send")).to_have_text("Ask", timeout=20_000)
+    expect(page.locator("#chat-usage")).to_contain_text("Tokens:")
+    last = httpx.get(f"{app_stack.claude_url}/control/requests").json()["requests"][-1]
+    messages = last["body"]["messages"]
+    assert len(messages) >= 3, "the follow-up reached the model without the earlier turn"
+    assert "What is the price now?" in json.dumps(messages, ensure_ascii=False)
+
+    page.click("#chat-new")
+    expect(page.locator("#chat-answer")).to_be_empty()
+    expect(page.locator("#chat-question")).to_be_focused()
 
 
 def test_suggested_question_asks_it(app_stack: Stack, admin_context: BrowserContext) -> None:

@@ -159,6 +159,7 @@
     var citedWrap = document.getElementById("chat-cited-wrap");
     var cited = document.getElementById("chat-cited");
     var suggestions = document.getElementById("chat-suggestions");
+    var newConversation = document.getElementById("chat-new");
     var conversationId = null;
     var busy = false;
     var retryTimer = null;
@@ -212,7 +213,10 @@
         citedWrap.hidden = false;
       }
       var conv = CF.pick(payload, "conversation_id");
-      if (conv) conversationId = conv;
+      if (conv) {
+        conversationId = conv;
+        newConversation.hidden = false;
+      }
     }
 
     function showFinal(final) {
@@ -314,6 +318,17 @@
           setBusy(false);
         });
     }
+
+    newConversation.addEventListener("click", function () {
+      conversationId = null;
+      newConversation.hidden = true;
+      answer.textContent = "";
+      usage.textContent = "";
+      cited.replaceChildren();
+      citedWrap.hidden = true;
+      question.value = "";
+      question.focus();
+    });
 
     form.addEventListener("submit", function (event) {
       event.preventDefault();

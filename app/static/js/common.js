@@ -298,6 +298,10 @@
         fill(container, notice("The chart library did not load."));
         return;
       }
+      if (plot && container.contains(plot.root)) {
+        plot.setData(data);
+        return;
+      }
       if (plot) plot.destroy();
       container.replaceChildren();
       plot = new uPlot(makeOpts(width()), data, container);
@@ -314,7 +318,10 @@
     }
     return {
       setData: draw,
-      redraw: function () { if (lastData) draw(lastData); },
+      redraw: function () {
+        if (plot) plot.redraw();
+        else if (lastData) draw(lastData);
+      },
       get plot() { return plot; },
     };
   }
