@@ -11,7 +11,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -91,6 +91,20 @@ class Settings(BaseSettings):
     weather_stale_after_seconds: float = Field(
         default=2 * 3600, gt=0, description="/ready calls weather stale when the last fetch is older"
     )
+
+    @model_validator(mode="after")
+    def _core_and_bi_ranges_make_sense(self) -> Settings:
+        if self.comfort_min_c >= self.comfort_max_c:
+            raise ValueError(
+                f"CF_COMFORT_MIN_C ({self.comfort_min_c}) must be below "
+                f"CF_COMFORT_MAX_C ({self.comfort_max_c})"
+            )
+        if self.scheduler_lease_renew_seconds >= self.scheduler_lease_seconds:
+            raise ValueError(
+                f"CF_SCHEDULER_LEASE_RENEW_SECONDS ({self.scheduler_lease_renew_seconds}) must be "
+                f"shorter than CF_SCHEDULER_LEASE_SECONDS ({self.scheduler_lease_seconds})"
+            )
+        return self
 
     # --- chat ------------------------------------------------------------------------------------
     anthropic_api_key: SecretStr | None = Field(
