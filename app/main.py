@@ -18,7 +18,7 @@ from app.chat.router import router as chat_router
 from app.context import AppContext
 from app.db import Database
 from app.logging import configure_logging
-from app.metrics import track_requests
+from app.metrics import RequestMetrics
 from app.ops import router as ops_router
 from app.pages import install_pages
 from app.scheduler import JobScheduler
@@ -66,7 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="Chocolate Factory energy BI", version=__version__, lifespan=lifespan)
 
-    app.middleware("http")(track_requests)
+    app.add_middleware(RequestMetrics)
     app.include_router(ops_router)
     app.include_router(bi_router)
     app.include_router(chat_router)

@@ -6,10 +6,10 @@ Metric objects live in the process-wide default registry, created once at import
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
 
-from fastapi import Request, Response
+from fastapi import Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 HTTP_REQUESTS = Counter(
     "cf_http_requests_total",
@@ -42,24 +42,37 @@ INGESTION_LAST_SUCCESS = Gauge(
 )
 
 
-def _route_template(request: Request) -> str:
-    route = request.scope.get("route")
-    path = getattr(route, "path", None)
-    return path if isinstance(path, str) else "unmatched"
+class RequestMetrics:
+    """ASGI middleware: count and time every HTTP request by its route template (bounded label values).
 
+    Pure ASGI, so streamed answers (server-sent events) pass through untouched; the duration runs until
+    the response body is complete.
+    """
 
-async def track_requests(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-    """HTTP middleware: count and time every request by its route template (bounded label values)."""
-    started = time.perf_counter()
-    status = 500
-    try:
-        response = await call_next(request)
-        status = response.status_code
-        return response
-    finally:
-        route = _route_template(request)
-        HTTP_REQUESTS.labels(request.method, route, str(status)).inc()
-        HTTP_LATENCY.labels(request.method, route).observe(time.perf_counter() - started)
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_and_observe(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_observe)
+        finally:
+            path = getattr(scope.get("route"), "path", None)
+            route = path if isinstance(path, str) else "unmatched"
+            method = str(scope.get("method", ""))
+            HTTP_REQUESTS.labels(method, route, str(status)).inc()
+            HTTP_LATENCY.labels(method, route).observe(time.perf_counter() - started)
 
 
 def metrics_response() -> Response:
