@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -194,7 +195,7 @@ def test_sample_data_command_fills_the_dashboard_without_any_upstream(tmp_path: 
         capture_output=True,
         text=True,
         cwd=REPO_ROOT,
-        env={**__import__("os").environ, "CF_DATA_DIR": str(data_dir)},
+        env={**os.environ, "CF_DATA_DIR": str(data_dir)},
         timeout=60,
         check=True,
     )
