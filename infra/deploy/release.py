@@ -127,7 +127,7 @@ class Releaser:
         # digest to go back to. It joins the history before the update, which records that config.
         if configured is not None:
             history = [item for item in history if item != configured] + [configured]
-        last_good = history[-1] if history else None
+        last_good = next((item for item in reversed(history) if item != new), None)
         self._step(release, f"running now: {self._running_description(configured)}")
         self._step(release, f"last good digest: {last_good or 'none recorded'}")
         self._write_good_digests(history)
@@ -139,7 +139,10 @@ class Releaser:
             release.headline = f"{new} runs and passed smoke"
             return self._finish(release)
 
-        if last_good is None or last_good == new:
+        # A digest that failed here is not good, even if it passed before.
+        history = [item for item in history if item != new]
+        self._write_good_digests(history)
+        if last_good is None:
             release.outcome = Outcome.NEEDS_OPERATOR
             release.headline = (
                 f"{new} failed ({failure}) and there is no earlier good digest to revert to; "

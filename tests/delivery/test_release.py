@@ -226,3 +226,17 @@ def test_the_account_is_echoed_step_by_step(server: FakeAppServer, behaviour: Be
 
     assert lines[:-1] == release.steps
     assert lines[-1].startswith("REVERTED:")
+
+
+def test_a_redeploy_of_the_running_digest_that_fails_goes_back_to_the_one_before(
+    server: FakeAppServer, behaviour: Behaviour
+) -> None:
+    stack = InMemoryStack("dev", server, {IMAGE_DIGEST_KEY: GOOD_B})
+    released(stack, [GOOD_A, GOOD_B])
+    behaviour.smoke_broken.add(GOOD_B)
+
+    release = releaser(stack).deploy(GOOD_B)
+
+    assert release.outcome is Outcome.REVERTED
+    assert server.running == GOOD_A
+    assert history(stack) == [GOOD_A], "the digest that failed is no longer counted as good"
