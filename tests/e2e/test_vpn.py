@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from playwright.sync_api import BrowserContext, expect
@@ -70,11 +71,14 @@ def test_access_log_filters_by_user_and_pages_through_results(
 
     page.select_option("#logs-hours", "168")
     page.fill("#logs-user", stack.BUSY_USER)
-    page.fill("#logs-path", "")
-    page.click("#logs-form button[type=submit]")
+    page.fill("#logs-path", "/dash")
+    with page.expect_request(lambda r: "/analytics/access-logs?" in r.url) as sent:
+        page.click("#logs-form button[type=submit]")
+    query = parse_qs(urlsplit(sent.value.url).query)
+    assert query["hours"] == ["168"] and query["user"] == [stack.BUSY_USER] and query["path"] == ["/dash"]
     rows = page.locator("#logs-rows tr")
     expect(rows).to_have_count(25)
-    assert all(stack.BUSY_USER in text for text in rows.all_text_contents())
+    assert all(stack.BUSY_USER in text and "/dashboard" in text for text in rows.all_text_contents())
     expect(page.locator("#logs-page")).to_contain_text("1–25")
     expect(page.locator("#logs-prev")).to_be_disabled()
 
@@ -83,6 +87,9 @@ def test_access_log_filters_by_user_and_pages_through_results(
     expect(page.locator("#logs-page")).to_contain_text("26–")
     assert rows.all_text_contents() != first_page
     expect(page.locator("#logs-prev")).to_be_enabled()
+    page.click("#logs-prev")
+    expect(page.locator("#logs-page")).to_contain_text("1–25")
+    assert rows.all_text_contents() == first_page
 
 
 def test_non_admin_is_told_the_page_is_for_admins(app_stack: Stack, guest_context: BrowserContext) -> None:

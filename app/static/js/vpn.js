@@ -26,7 +26,7 @@
   var state = {
     days: 7,
     // Paging: by cursor when the API gives `next_cursor` (cursors[i] starts page i), else by offset.
-    logs: { hours: 24, user: "", path: "", page: 0, cursors: [null], byCursor: false, total: null, serverFilters: undefined },
+    logs: { hours: 24, user: "", path: "", page: 0, cursors: [null], byCursor: false, total: null },
     denied: false,
   };
 
@@ -364,26 +364,9 @@
     state.logs.cursors = [null];
   }
 
-  var LOCAL_FILTER_LIMIT = 500;
-
-  function filtersActive() {
-    return Boolean(state.logs.user || state.logs.path);
-  }
-
-  function matches(entry) {
-    var user = state.logs.user.toLowerCase();
-    var path = state.logs.path.toLowerCase();
-    var who = (String(CF.pick(entry, "user_login") || "") + " " + String(CF.pick(entry, "user_name") || "")).toLowerCase();
-    return (!user || who.indexOf(user) !== -1) && (!path || String(CF.pick(entry, "path") || "").toLowerCase().indexOf(path) !== -1);
-  }
-
-  /**
-   * Render one page of entries. `local` pages were filtered in the browser (the API did not take the
-   * user/path filters): paging then goes by the filtered total.
-   */
-  function renderLogs(result, local) {
+  /** Render one page of entries; paging follows the API's `next_cursor`. */
+  function renderLogs(result) {
     var tbody = document.getElementById("logs-rows");
-    var note = document.getElementById("logs-note");
     if (cardError("logs-error", result)) {
       CF.fill(tbody, CF.el("tr", null, CF.el("td", { colspan: 6 }, CF.DASH)));
       return;
@@ -392,15 +375,12 @@
     var items = listOf(d, ["entries", "items", "rows", "logs"]);
     var total = CF.pick(d, "total", "count", "total_count");
     state.logs.total = CF.isNum(total) ? total : null;
-    var nextCursor = !local && d && typeof d === "object" && "next_cursor" in d ? d.next_cursor : undefined;
+    var nextCursor = d && typeof d === "object" && "next_cursor" in d ? d.next_cursor : undefined;
     if (nextCursor !== undefined) {
       state.logs.byCursor = true;
       state.logs.cursors[state.logs.page + 1] = nextCursor;
       state.logs.cursors.length = state.logs.page + 2;
     }
-    note.textContent = local && local.truncated
-      ? "Filtered among the newest " + LOCAL_FILTER_LIMIT + " requests of the window."
-      : "";
     if (items.length === 0) {
       CF.fill(tbody, CF.el("tr", null, CF.el("td", { colspan: 6 }, "No requests match these filters.")));
     } else {
@@ -434,37 +414,14 @@
       from + "–" + to + (state.logs.total !== null ? " of " + state.logs.total : "");
     document.getElementById("logs-prev").disabled = state.logs.page === 0;
     var hasMore;
-    if (!local && state.logs.byCursor) hasMore = nextCursor !== null && nextCursor !== undefined;
+    if (state.logs.byCursor) hasMore = nextCursor !== null && nextCursor !== undefined;
     else if (state.logs.total !== null) hasMore = to < state.logs.total;
     else hasMore = items.length >= PAGE_SIZE;
     document.getElementById("logs-next").disabled = !hasMore;
   }
 
-  function loadLogsLocally() {
-    var q = new URLSearchParams({ hours: String(state.logs.hours), limit: String(LOCAL_FILTER_LIMIT) });
-    return get("/analytics/access-logs?" + q.toString()).then(function (result) {
-      if (!result.ok) return renderLogs(result, { truncated: false });
-      var all = listOf(result.data, ["entries", "items", "rows", "logs"]).filter(matches);
-      var start = state.logs.page * PAGE_SIZE;
-      var total = CF.pick(result.data, "total");
-      renderLogs(
-        { ok: true, status: result.status, data: { entries: all.slice(start, start + PAGE_SIZE), total: all.length } },
-        { truncated: CF.isNum(total) && total > LOCAL_FILTER_LIMIT }
-      );
-    });
-  }
-
   function loadLogs() {
-    if (filtersActive() && state.logs.serverFilters === false) return loadLogsLocally();
-    return get(logsUrl()).then(function (result) {
-      if (result.ok && filtersActive() && state.logs.serverFilters === undefined) {
-        var d = result.data || {};
-        // The API echoes the filters it applied; without them it ignored the filters.
-        state.logs.serverFilters = "user" in d || "path" in d;
-        if (!state.logs.serverFilters) return loadLogsLocally();
-      }
-      renderLogs(result, null);
-    });
+    return get(logsUrl()).then(renderLogs);
   }
 
   /* ---- wiring -------------------------------------------------------------------------------- */
