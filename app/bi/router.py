@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 
 from app.bi import queries
@@ -243,12 +244,19 @@ async def weather_now(ctx: Context) -> WeatherNowOut:
     )
 
 
+def _query_error(name: str, message: str) -> RequestValidationError:
+    """A 422 shaped like FastAPI's own (the documented `HTTPValidationError`), naming the parameter."""
+    return RequestValidationError(
+        [{"type": "value_error", "loc": ("query", name), "msg": message, "input": None}]
+    )
+
+
 def _period(days: int | None, start: datetime | None, end: datetime | None) -> tuple[datetime, datetime]:
     if start is not None or end is not None:
         if start is None or end is None:
-            raise HTTPException(422, "give both `start` and `end`, or `days`")
+            raise _query_error("start" if start is None else "end", "give both `start` and `end`, or `days`")
         if end <= start:
-            raise HTTPException(422, "`end` must be after `start`")
+            raise _query_error("end", "`end` must be after `start`")
         return start, end
     now = utc_now()
     return now - timedelta(days=days or 7), now
@@ -291,7 +299,7 @@ async def production_summary(
 
 def _aware(value: datetime | None, name: str) -> datetime | None:
     if value is not None and (value.tzinfo is None or value.utcoffset() is None):
-        raise HTTPException(422, f"`{name}` needs a UTC offset, e.g. 2026-06-10T00:00:00+02:00")
+        raise _query_error(name, f"`{name}` needs a UTC offset, e.g. 2026-06-10T00:00:00+02:00")
     return value
 
 
