@@ -1,6 +1,7 @@
 """`python -m infra.deploy`: build, deploy, check and roll back the app of one environment.
 
-    python -m infra.deploy image --tag REGISTRY/chocolate-factory/app:COMMIT [--push]
+    python -m infra.deploy image --stack dev|prod --version COMMIT [--push]   (or --tag REPO:TAG)
+    python -m infra.deploy wheelhouse                         (the wheels app/Dockerfile installs)
     python -m infra.deploy deploy --stack dev|prod --digest sha256:... [--version COMMIT]
     python -m infra.deploy rollback --stack prod [--to sha256:...]
     python -m infra.deploy preview --stack dev|prod            (with the policy pack infra/policy)
@@ -61,6 +62,10 @@ def _parser() -> argparse.ArgumentParser:
     image.add_argument("--version", default="dev", help="CF_VERSION and CF_GIT_COMMIT baked into the image")
     image.add_argument("--push", action="store_true", help="push and print REPOSITORY@sha256:...")
     image.add_argument("--offline", action="store_true", help="install only from the wheelhouse")
+
+    commands.add_parser(
+        "wheelhouse", help="only make build/wheelhouse (before a `pulumi up` that builds app/)"
+    )
 
     def stack_command(name: str, help_text: str) -> argparse.ArgumentParser:
         command = commands.add_parser(name, help=help_text)
@@ -160,6 +165,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "image":
             return _image(args)
+        if args.command == "wheelhouse":
+            _echo(f"wheels of the pinned dependencies in {build_wheelhouse(WHEELHOUSE)}")
+            return 0
         if args.command in ("deploy", "rollback"):
             try:
                 releaser = _releaser(args, getattr(args, "version", None))
