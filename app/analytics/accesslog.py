@@ -7,7 +7,8 @@ succeeds when the stored offset is still the one this run started from (two inge
 store the same lines).
 
 - Rotation (`mv access.log access.log.1`, then nginx reopens): the inode changes; the rest of the old
-  file is read first (found next to the log by its inode), then the new file from its start.
+  file is read first (found next to the log by its inode), and once it has been quiet for
+  ROTATION_SETTLE_SECONDS (nginx workers may still write to it briefly), the new file from its start.
 - Truncation (`copytruncate`) or a replaced file: the file is shorter than the offset, or its first
   bytes differ; it is read from the start.
 - A line being written (no newline yet) is left for the next run. Lines that are not the expected JSON
@@ -26,6 +27,7 @@ import ipaddress
 import json
 import logging
 import os
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -44,6 +46,8 @@ log = logging.getLogger(__name__)
 
 HEAD_BYTES = 256
 MAX_LINE_BYTES = 64 * 1024
+# A renamed log written to less recently than this is finished: the new file is read next.
+ROTATION_SETTLE_SECONDS = 2.0
 _JSON = json.JSONDecoder()
 TAILNET_NETWORKS = (ipaddress.ip_network("100.64.0.0/10"), ipaddress.ip_network("fd7a:115c:a1e0::/48"))
 
@@ -214,9 +218,15 @@ class AccessLogIngester:
     """Reads one access log incrementally into `access_requests`."""
 
     def __init__(
-        self, db: Database, path: Path, resolver: WhoisResolver | None = None, batch_lines: int = 5000
+        self,
+        db: Database,
+        path: Path,
+        resolver: WhoisResolver | None = None,
+        batch_lines: int = 5000,
+        rotation_settle_seconds: float = ROTATION_SETTLE_SECONDS,
     ) -> None:
         self.db = db
+        self.rotation_settle_seconds = rotation_settle_seconds
         self.path = path
         self.key = str(path)
         self.resolver = resolver
@@ -234,6 +244,10 @@ class AccessLogIngester:
             rotated = self._rotated_file(stored.inode)
             if rotated is not None:
                 stored = await self._finish_rotated(rotated, stored, result)
+                if self._still_written(rotated):
+                    # nginx's workers reopen the log a moment after its master: until the renamed file
+                    # has been quiet for a while, stay with it, so none of its last lines are lost.
+                    return result
         if current_inode is None:
             return result
         with self.path.open("rb") as fh:
@@ -258,6 +272,12 @@ class AccessLogIngester:
             await self._ingest_open(fh, position, stored, result)
             result.files.append(str(self.path))
         return result
+
+    def _still_written(self, rotated: Path) -> bool:
+        try:
+            return time.time() - rotated.stat().st_mtime < self.rotation_settle_seconds
+        except OSError:
+            return False
 
     def _rotated_file(self, inode: int) -> Path | None:
         """The log's earlier file, renamed next to it (`access.log.1`), found by its inode."""

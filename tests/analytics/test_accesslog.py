@@ -83,10 +83,28 @@ async def test_rotation_reads_the_rest_of_the_old_file_then_the_new_one(db: Data
     log.rename(rotated)
     append(rotated, line("/written-after-rename"))  # nginx writes to the old file until it reopens
     append(log, line("/new-file"))
-    result = await AccessLogIngester(db, log).run()
+    result = await AccessLogIngester(db, log, rotation_settle_seconds=0).run()
     assert result.lines == 2
     assert await stored_paths(db) == ["/before", "/written-after-rename", "/new-file"]
-    assert (await AccessLogIngester(db, log).run()).lines == 0
+    assert (await AccessLogIngester(db, log, rotation_settle_seconds=0).run()).lines == 0
+
+
+async def test_lines_written_to_the_renamed_file_after_the_new_one_appeared_are_not_lost(
+    db: Database, tmp_path: Path
+) -> None:
+    log = tmp_path / "access.log"
+    append(log, line("/before"))
+    await AccessLogIngester(db, log).run()
+    rotated = tmp_path / "access.log.1"
+    log.rename(rotated)
+    append(log, line("/new-file"))  # the master reopened the log ...
+    await AccessLogIngester(db, log, rotation_settle_seconds=60).run()
+    append(rotated, line("/late-worker"))  # ... a worker had not yet
+    await AccessLogIngester(db, log, rotation_settle_seconds=60).run()
+    quiet = os.stat(rotated).st_mtime - 120
+    os.utime(rotated, (quiet, quiet))
+    await AccessLogIngester(db, log, rotation_settle_seconds=60).run()
+    assert await stored_paths(db) == ["/before", "/late-worker", "/new-file"]
 
 
 async def test_a_truncated_log_is_read_again_from_its_start(db: Database, tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ import httpx
 import pytest
 
 from tests.analytics.support import StandInTailscaled, app_process, nginx, socat_proxy
-from tests.support.services import wait_until
+from tests.support.services import RunningService, wait_until
 
 pytestmark = [
     pytest.mark.nginx,
@@ -69,6 +70,15 @@ def ingested(app_url: str) -> int:
     return int(admin_get(app_url, "/analytics/dashboard-usage?days=1")["ingestion"]["lines"])
 
 
+def wait_for(check: Callable[[], bool], what: str, app: RunningService, web_logs: Path) -> None:
+    """wait_until, and on time-out the app's log and the access logs' line counts to see why."""
+    try:
+        wait_until(check, 30, what)
+    except TimeoutError as exc:
+        counts = {p.name: len(p.read_bytes().splitlines()) for p in web_logs.glob("access.log*")}
+        raise AssertionError(f"{exc}; access logs {counts}; app log:\n{app.log()[-4000:]}") from None
+
+
 def test_the_endpoints_show_the_tailnet_and_its_use_and_survive_a_restart(
     tailscaled: StandInTailscaled, tmp_path: Path
 ) -> None:
@@ -87,7 +97,7 @@ def test_the_endpoints_show_the_tailnet_and_its_use_and_survive_a_restart(
                 via_serve(web.url, "/health", "100.101.3.30"),
             ]
             assert statuses == [200, 200, 403, 200]
-            wait_until(lambda: ingested(app.url) == 4, 30, "ingestion of the first requests")
+            wait_for(lambda: ingested(app.url) == 4, "ingestion of the first requests", app, web_logs)
 
             rotated = web_logs / "access.log.1"
             access_log.rename(rotated)
@@ -96,16 +106,22 @@ def test_the_endpoints_show_the_tailnet_and_its_use_and_survive_a_restart(
             wait_until(access_log.exists, 10, "nginx reopening its access log")
             via_serve(web.url, "/api/prices", "100.101.2.20", ADMIN)
             via_serve(web.url, "/api/prices", "100.101.3.30")
-            wait_until(
-                lambda: ingested(app.url) == logged_lines(web_logs) == 7, 30, "ingestion after rotation"
+            wait_for(
+                lambda: ingested(app.url) == logged_lines(web_logs) == 7,
+                "ingestion after rotation",
+                app,
+                web_logs,
             )
 
             devices = admin_get(app.url, "/analytics/devices")
             quota = admin_get(app.url, "/analytics/quota-status")
             access = admin_get(app.url, "/analytics/access-logs?hours=1")
             usage = admin_get(app.url, "/analytics/dashboard-usage?days=1")
-            wait_until(
-                lambda: admin_get(app.url, "/analytics/uptime?days=1")["snapshots"] >= 2, 30, "snapshots"
+            wait_for(
+                lambda: admin_get(app.url, "/analytics/uptime?days=1")["snapshots"] >= 2,
+                "snapshots",
+                app,
+                web_logs,
             )
             uptime = admin_get(app.url, "/analytics/uptime?days=1")
 
