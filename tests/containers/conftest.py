@@ -24,12 +24,15 @@ def app_version() -> str:
 
 
 @pytest.fixture(scope="session")
-def app_image(base_image: str, app_version: str) -> str:
-    return build_app_image(base_image, version=app_version)
+def app_image(base_image: str, app_version: str) -> Iterator[str]:
+    """The app image of this session (its version is new each session; the layers come from cache)."""
+    tag = build_app_image(base_image, version=app_version)
+    yield tag
+    docker("rmi", tag, check=False)
 
 
 @pytest.fixture(scope="session")
-def broken_app_image(app_image: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+def broken_app_image(app_image: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The app image without its HTML pages: it starts and is healthy, but the pages are gone."""
     context = tmp_path_factory.mktemp("broken-image")
     (context / "Dockerfile").write_text(
@@ -40,7 +43,8 @@ def broken_app_image(app_image: str, tmp_path_factory: pytest.TempPathFactory) -
     )
     tag = f"{app_image}-broken"
     docker("build", "--quiet", "--tag", tag, str(context))
-    return tag
+    yield tag
+    docker("rmi", tag, check=False)
 
 
 @pytest.fixture(scope="session")
@@ -82,13 +86,17 @@ def push(registry: Registry, image: str, tag: str) -> tuple[str, str]:
 
 
 @pytest.fixture(scope="session")
-def pushed_app(registry: Registry, app_image: str) -> tuple[str, str]:
-    return push(registry, app_image, "good")
+def pushed_app(registry: Registry, app_image: str) -> Iterator[tuple[str, str]]:
+    reference, digest = push(registry, app_image, "good")
+    yield reference, digest
+    docker("rmi", reference, check=False)
 
 
 @pytest.fixture(scope="session")
-def pushed_broken_app(registry: Registry, broken_app_image: str) -> tuple[str, str]:
-    return push(registry, broken_app_image, "broken")
+def pushed_broken_app(registry: Registry, broken_app_image: str) -> Iterator[tuple[str, str]]:
+    reference, digest = push(registry, broken_app_image, "broken")
+    yield reference, digest
+    docker("rmi", reference, check=False)
 
 
 @pytest.fixture

@@ -40,5 +40,9 @@ def test_the_sidecar_image_goes_through_the_registry_too(registry: Registry, sid
     pushed = docker("push", remote).stdout
     docker("rmi", remote)
     digest = next(word for word in pushed.split() if word.startswith("sha256:"))
-    docker("pull", f"{registry.host}/chocolate-factory/localapi-proxy@{digest}")
-    assert registry.manifest_digest("chocolate-factory/localapi-proxy", "test") == digest
+    reference = f"{registry.host}/chocolate-factory/localapi-proxy@{digest}"
+    try:
+        docker("pull", reference)
+        assert registry.manifest_digest("chocolate-factory/localapi-proxy", "test") == digest
+    finally:
+        docker("rmi", reference, check=False)
