@@ -23,8 +23,10 @@ from tests.bench.ceiling_app import CEILING_PATH
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STATIC_DIR = REPO_ROOT / "app" / "static"
 FIXED_ENDPOINTS = ["/health", "/analytics/devices"]
-# A fixed-rate run whose generator sent requests later than this (p99) measured the generator, not the app.
-GENERATOR_LAG_LIMIT_MS = 5.0
+# A fixed-rate run whose generator sent requests later than this (p99) could not keep its schedule: its
+# figures describe the generator (or a starved machine), not the app. Scheduling jitter of a few
+# milliseconds on a busy machine is normal and stays well below.
+GENERATOR_LAG_LIMIT_MS = 50.0
 
 
 def plain_get_paths(schema: dict[str, Any]) -> dict[str, set[str]]:

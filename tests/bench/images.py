@@ -57,6 +57,7 @@ def measure() -> Section:
                 "tag": tag,
                 "size_mb": round(size / 1e6, 1),
                 "added_mb": round((size - base_size) / 1e6, 1),
+                "added_bytes": size - base_size,
             }
         )
     if not images:

@@ -131,9 +131,9 @@ def render(report: dict[str, Any]) -> str:
             "endpoint's; x = endpoint / ceiling)"
         )
         fixed_headers = ["endpoint", "rate/s", "achieved/s", "p50 ms", "p99 ms", "ceil p50", "ceil p99"]
-        fixed_headers += ["x p50", "x p99", "errors", "gen.sat"]
+        fixed_headers += ["x p50", "x p99", "errors", "send lag p99", "gen.sat"]
         fixed_keys = ["path", "rate", "achieved_rps", "p50_ms", "p99_ms", "ceiling_p50_ms", "ceiling_p99_ms"]
-        fixed_keys += ["ratio_p50", "ratio_p99", "errors"]
+        fixed_keys += ["ratio_p50", "ratio_p99", "errors", "send_lag_p99_ms"]
         rows = [
             [r.get(k) for k in fixed_keys] + ["yes" if r.get("generator_saturated") else ""]
             for r in http["fixed_rate"]
