@@ -46,6 +46,8 @@ class Topology:
             "CF_ANALYTICS_LOCALAPI_URL": "http://proxy:8765",
             "CF_ANALYTICS_ADMINS": f'["{ADMIN_LOGIN}"]',
             # Requests from the host arrive from the network's gateway: trust it like the web container.
+            # (CF_TRUSTED_PROXIES replaces CF_ANALYTICS_TRUSTED_PROXIES; the app ignores the one it lacks.)
+            "CF_TRUSTED_PROXIES": f'["{self.gateway}/32"]',
             "CF_ANALYTICS_TRUSTED_PROXIES": f'["{self.gateway}/32"]',
             "CF_ENVIRONMENT": "smoke",
             "CF_IMAGE_DIGEST": digest,
