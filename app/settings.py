@@ -106,11 +106,36 @@ class Settings(BaseSettings):
             )
         return self
 
+    # --- identity (who is asking; see app/identity.py) ------------------------------------------
+    trusted_proxies: list[str] = Field(
+        default=[],
+        description="peer addresses/CIDRs of the web container (nginx behind `tailscale serve`) whose "
+        'Tailscale-User-Login header is believed (JSON list, e.g. ["172.30.0.0/24"]); empty: never',
+    )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_addresses(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry.strip(), strict=False)
+            except ValueError:
+                raise ValueError(f"CF_TRUSTED_PROXIES: {entry!r} is not an IP address or CIDR") from None
+        return value
+
+    @cached_property
+    def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        return tuple(ipaddress.ip_network(entry.strip(), strict=False) for entry in self.trusted_proxies)
+
     # --- chat ------------------------------------------------------------------------------------
     anthropic_api_key: SecretStr | None = Field(
         default=None,
         validation_alias=AliasChoices("ANTHROPIC_API_KEY", "CF_ANTHROPIC_API_KEY"),
         description="Claude API key; empty: /chat answers with the retrieved figures only (degraded)",
+    )
+    anthropic_api_key_file: Path | None = Field(
+        default=None,
+        description="file holding the Claude API key (a container secret); ANTHROPIC_API_KEY wins",
     )
     anthropic_base_url: str = Field(
         default="https://api.anthropic.com",
@@ -148,11 +173,6 @@ class Settings(BaseSettings):
     chat_usd_to_eur: float = Field(default=0.92, gt=0, description="exchange rate for the € costs shown")
     chat_rate_limit_requests: int = Field(default=20, ge=1, description="questions per identity per window")
     chat_rate_limit_window_seconds: float = Field(default=60.0, gt=0, description="rate-limit window")
-    chat_trusted_proxies: list[str] = Field(
-        default=[],
-        description="peer addresses/CIDRs of the sidecar proxy whose Tailscale-User-Login header is "
-        'believed (JSON list, e.g. ["172.30.0.0/24"]); empty: the header is never believed',
-    )
     chat_fixed_schedule_start_hour: int = Field(
         default=8, ge=0, le=23, description="local start hour of the fixed schedule savings compare against"
     )
@@ -169,16 +189,6 @@ class Settings(BaseSettings):
             missing = needed - set(rates)
             if missing:
                 raise ValueError(f"CF_CHAT_MODEL_PRICES[{model!r}] lacks {sorted(missing)}")
-        return value
-
-    @field_validator("chat_trusted_proxies")
-    @classmethod
-    def _proxies_are_addresses(cls, value: list[str]) -> list[str]:
-        for entry in value:
-            try:
-                ipaddress.ip_network(entry.strip(), strict=False)
-            except ValueError:
-                raise ValueError(f"CF_CHAT_TRUSTED_PROXIES: {entry!r} is not an IP address or CIDR") from None
         return value
 
     # --- analytics -------------------------------------------------------------------------------
@@ -224,11 +234,6 @@ class Settings(BaseSettings):
         description="Tailscale logins allowed to read analytics and the VPN page "
         '(JSON list, e.g. ["ana@example.com"])',
     )
-    analytics_trusted_proxies: list[str] = Field(
-        default=[],
-        description="peer addresses/CIDRs of the web container (nginx) whose Tailscale-User-Login header is "
-        "believed (JSON list); empty: the header is never believed",
-    )
     analytics_allow_local: bool = Field(
         default=False,
         description="let loopback clients without a Tailscale identity read analytics "
@@ -246,6 +251,20 @@ class Settings(BaseSettings):
     analytics_retention_days: int = Field(
         default=400, ge=1, description="requests and snapshots older than this are deleted (daily job)"
     )
+
+    @cached_property
+    def claude_api_key(self) -> str:
+        """The Claude API key from ANTHROPIC_API_KEY, else from CF_ANTHROPIC_API_KEY_FILE; empty: none."""
+        if self.anthropic_api_key is not None:
+            return self.anthropic_api_key.get_secret_value().strip()
+        if self.anthropic_api_key_file is not None:
+            try:
+                return self.anthropic_api_key_file.read_text().strip()
+            except OSError as error:
+                raise ValueError(
+                    f"CF_ANTHROPIC_API_KEY_FILE: cannot read {self.anthropic_api_key_file} ({error.strerror})"
+                ) from None
+        return ""
 
     @cached_property
     def database_url(self) -> str:

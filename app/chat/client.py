@@ -91,7 +91,7 @@ class ClaudeClient:
     """Asks the configured model; holds no SDK client at all when no key is configured."""
 
     def __init__(self, settings: Settings) -> None:
-        key = settings.anthropic_api_key.get_secret_value().strip() if settings.anthropic_api_key else ""
+        key = settings.claude_api_key
         self.model = settings.chat_model
         self.max_tokens = settings.chat_max_tokens
         self.base_url = settings.anthropic_base_url

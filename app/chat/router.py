@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from datetime import datetime
-from functools import lru_cache
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -14,9 +13,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.chat import stats
 from app.chat.client import ClaudeClient
-from app.chat.ratelimit import Network, RateLimiter, identify, parse_networks
+from app.chat.ratelimit import RateLimiter
 from app.chat.service import ChatResult, ChatService
 from app.context import AppContext, get_context
+from app.identity import caller_identity
 
 router = APIRouter(prefix="/chat", tags=["chat"])
 
@@ -120,11 +120,6 @@ class HealthResponse(BaseModel):
     last_failure_kind: str | None
 
 
-@lru_cache(maxsize=8)
-def _trusted(entries: tuple[str, ...]) -> list[Network]:
-    return parse_networks(entries)
-
-
 def _claude(ctx: AppContext) -> ClaudeClient:
     if ctx.claude is None:
         ctx.claude = ClaudeClient(ctx.settings)
@@ -137,7 +132,7 @@ def get_service(ctx: Annotated[AppContext, Depends(get_context)]) -> ChatService
 
 def rate_limited_identity(request: Request, ctx: Annotated[AppContext, Depends(get_context)]) -> str:
     """The asker's identity, once the rate limit lets them ask; 429 with Retry-After otherwise."""
-    identity = identify(request, _trusted(tuple(ctx.settings.chat_trusted_proxies)))
+    identity = caller_identity(request, ctx.settings)
     if ctx.chat_limiter is None:
         settings = ctx.settings
         ctx.chat_limiter = RateLimiter(

@@ -269,22 +269,16 @@ class AppEnvironment(pulumi.ComponentResource):
         }
         if args.tailnet_name is not None:
             envs["CF_ANALYTICS_LOCALAPI_URL"] = f"http://proxy-{name}:{PROXY_PORT}"
-            envs["CF_ANALYTICS_TRUSTED_PROXIES"] = self.network.ipam_configs.apply(
+            envs["CF_TRUSTED_PROXIES"] = self.network.ipam_configs.apply(
                 lambda configs: json.dumps([c.subnet for c in configs or [] if c.subnet])
             )
         uploads: list[docker.ContainerUploadArgs] = []
-        command: list[str] | None = None
         if args.anthropic_api_key is not None:
             uploads.append(secret_file(ANTHROPIC_KEY_FILE, args.anthropic_api_key, owner="10001"))
-            command = [
-                "/bin/sh",
-                "-c",
-                f'ANTHROPIC_API_KEY="$(cat {ANTHROPIC_KEY_FILE})" exec python -m app',
-            ]
+            envs["CF_ANTHROPIC_API_KEY_FILE"] = ANTHROPIC_KEY_FILE
         return ContainerSpec(
             image=self.image,
             user=NON_ROOT_USER,
-            command=command,
             health=HealthCheck(
                 [
                     "CMD",

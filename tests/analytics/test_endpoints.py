@@ -43,7 +43,7 @@ def settings_for(tmp_path: Path, tailscaled: StandInTailscaled, **overrides: Any
         "analytics_localapi_url": f"unix://{tailscaled.socket_path}",
         "analytics_localapi_timeout_seconds": 0.5,
         "analytics_admins": [ADMIN],
-        "analytics_trusted_proxies": [f"{WEB}/32"],
+        "trusted_proxies": [f"{WEB}/32"],
         "analytics_access_log_path": tmp_path / "access.log",
         **overrides,
     }

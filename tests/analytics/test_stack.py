@@ -37,7 +37,7 @@ def app_env(data_dir: Path, localapi_url: str, access_log: Path) -> dict[str, st
         "CF_ANALYTICS_LOCALAPI_URL": localapi_url,
         "CF_ANALYTICS_ACCESS_LOG_PATH": str(access_log),
         "CF_ANALYTICS_ADMINS": json.dumps([ADMIN]),
-        "CF_ANALYTICS_TRUSTED_PROXIES": json.dumps(["127.0.0.1"]),
+        "CF_TRUSTED_PROXIES": json.dumps(["127.0.0.1"]),
         "CF_ANALYTICS_SNAPSHOT_INTERVAL_SECONDS": "2",
         "CF_ANALYTICS_INGEST_INTERVAL_SECONDS": "1",
         "CF_REE_BASE_URL": UNREACHABLE,

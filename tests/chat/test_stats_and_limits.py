@@ -39,7 +39,7 @@ def _limited_app(tmp_path: Path, trusted: str) -> AbstractContextManager[AppServ
     env = {
         "CF_CHAT_RATE_LIMIT_REQUESTS": "2",
         "CF_CHAT_RATE_LIMIT_WINDOW_SECONDS": "60",
-        "CF_CHAT_TRUSTED_PROXIES": trusted,
+        "CF_TRUSTED_PROXIES": trusted,
     }
     return run_app(tmp_path, env, tmp_path / "logs")
 

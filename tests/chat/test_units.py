@@ -8,7 +8,7 @@ import pytest
 
 from app.chat.client import ClaudeClient, Usage
 from app.chat.prompt import SYSTEM_PROMPT, system_blocks
-from app.chat.ratelimit import RateLimiter, parse_networks
+from app.chat.ratelimit import RateLimiter
 from app.chat.retrieval import estimate_tokens
 from app.chat.service import ChatService
 from app.chat.stats import cost_eur, percentile
@@ -57,12 +57,10 @@ def test_the_limiter_refuses_past_the_limit_and_says_when_to_retry() -> None:
 
 
 def test_trusted_proxies_must_be_addresses() -> None:
-    assert [str(n) for n in parse_networks(["127.0.0.1", "172.30.0.0/24"])] == [
-        "127.0.0.1/32",
-        "172.30.0.0/24",
-    ]
-    with pytest.raises(ValueError, match="CF_CHAT_TRUSTED_PROXIES"):
-        Settings(chat_trusted_proxies=["nginx"])
+    networks = Settings(trusted_proxies=["127.0.0.1", "172.30.0.0/24"]).trusted_proxy_networks
+    assert [str(n) for n in networks] == ["127.0.0.1/32", "172.30.0.0/24"]
+    with pytest.raises(ValueError, match="CF_TRUSTED_PROXIES"):
+        Settings(trusted_proxies=["nginx"])
 
 
 def test_the_system_prompt_asks_for_caching_only_when_long_enough() -> None:
@@ -85,3 +83,12 @@ async def test_an_unreadable_database_still_gets_an_answer_saying_so(tmp_path: P
         await db.dispose()
     assert result.degraded is True
     assert "the factory database could not be read just now" in result.answer
+
+
+def test_the_api_key_can_come_from_a_secret_file(tmp_path: Path) -> None:
+    key_file = tmp_path / "anthropic-api-key"
+    key_file.write_text("sk-from-file\n")
+    assert Settings(anthropic_api_key_file=key_file).claude_api_key == "sk-from-file"
+    assert Settings(anthropic_api_key="sk-env", anthropic_api_key_file=key_file).claude_api_key == "sk-env"
+    with pytest.raises(ValueError, match="CF_ANTHROPIC_API_KEY_FILE"):
+        _ = Settings(anthropic_api_key_file=tmp_path / "missing").claude_api_key

@@ -192,7 +192,7 @@ def running_stack(
                 "CF_ANALYTICS_ACCESS_LOG_PATH": str(access_log),
                 "CF_ANALYTICS_ADMINS": json.dumps([ADMIN_LOGIN]),
                 "CF_ANALYTICS_TAILNET_OWNER": ADMIN_LOGIN,
-                "CF_ANALYTICS_TRUSTED_PROXIES": json.dumps(["127.0.0.1"]),
+                "CF_TRUSTED_PROXIES": json.dumps(["127.0.0.1"]),
                 "CF_ANALYTICS_INGEST_INTERVAL_SECONDS": "2",
                 "CF_ANALYTICS_LOCALAPI_RETRY_AFTER_SECONDS": "0",
             }
