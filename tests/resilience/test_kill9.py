@@ -27,7 +27,7 @@ from tests.bench.app_stack import AppStack, running_app
 from tests.resilience.conftest import require_module
 from tests.support.services import wait_until
 
-LOG_LINES = 100_000
+LOG_LINES = 200_000
 CHAT_WORKERS = 4
 
 
