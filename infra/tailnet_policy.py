@@ -5,7 +5,8 @@ Who reaches what:
   node's tag), but not the runners' sidecars;
 - dashboard users reach the dashboards (HTTPS, 443) of dev and prod, nothing else;
 - runners (`tag:ci`) reach Forgejo and the registry on the git node (443), and each runner reaches
-  the SSH port of its own node only (`tag:ci-dev` -> `tag:dev:22`, `tag:ci-prod` -> `tag:prod:22`).
+  its own node only: SSH to deploy (`tag:ci-dev` -> `tag:dev:22`) and the dashboard's HTTPS port for
+  the smoke suite after a deploy (`tag:ci-dev` -> `tag:dev:443`).
 
 Every rule has a test with accept and deny cases; Tailscale runs them before it accepts a change.
 """
@@ -49,7 +50,8 @@ def build_policy(tailnet: TailnetConfig) -> dict[str, Any]:
         {"action": "accept", "src": [CI], "dst": [f"{GIT}:443"]},
     ]
     acls += [
-        {"action": "accept", "src": [f"tag:ci-{env}"], "dst": [f"{node_tag(env)}:22"]} for env in ENVIRONMENTS
+        {"action": "accept", "src": [f"tag:ci-{env}"], "dst": [f"{node_tag(env)}:22", f"{node_tag(env)}:443"]}
+        for env in ENVIRONMENTS
     ]
 
     tests: list[dict[str, Any]] = [
@@ -75,8 +77,12 @@ def build_policy(tailnet: TailnetConfig) -> dict[str, Any]:
         tests.append(
             {
                 "src": f"tag:ci-{env}",
-                "accept": [f"{node_tag(env)}:22"],
-                "deny": [*(f"{o}:22" for o in others), f"{node_tag(env)}:443"],
+                "accept": [f"{node_tag(env)}:22", f"{node_tag(env)}:443"],
+                "deny": [
+                    *(f"{o}:22" for o in others),
+                    *(f"{o}:443" for o in others),
+                    f"{node_tag(env)}:8080",
+                ],
             }
         )
 

@@ -32,6 +32,7 @@ def test_a_rule_without_a_test_is_detected() -> None:
     assert untested_rules(policy) == [
         "acls[3] ['tag:ci-dev']: no test with a deny case",
         "acls[3] ['tag:ci-dev'] -> tag:dev:22: no test accepts it",
+        "acls[3] ['tag:ci-dev'] -> tag:dev:443: no test accepts it",
         "acls[5] ['tag:ci'] -> tag:prod:443: no test accepts it",
     ]
 
@@ -39,8 +40,9 @@ def test_a_rule_without_a_test_is_detected() -> None:
 def test_runners_reach_only_their_own_node_and_dashboard_users_only_dashboards() -> None:
     policy = build_policy(load_stack("prod").tailnet)
     rules = {tuple(rule["src"]): rule["dst"] for rule in policy["acls"]}
-    assert rules[("tag:ci-dev",)] == ["tag:dev:22"]
-    assert rules[("tag:ci-prod",)] == ["tag:prod:22"]
+    # SSH to deploy, and the dashboard's HTTPS for the smoke suite after a deploy.
+    assert rules[("tag:ci-dev",)] == ["tag:dev:22", "tag:dev:443"]
+    assert rules[("tag:ci-prod",)] == ["tag:prod:22", "tag:prod:443"]
     assert rules[("group:dashboard",)] == ["tag:dev:443", "tag:prod:443"]
     assert not any("*:*" in dst for dst in rules.values())
 
