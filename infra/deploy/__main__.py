@@ -35,6 +35,7 @@ from infra.deploy.release import Release, ReleaseConfigError, ReleaseOptions, Re
 from infra.deploy.smoke import SmokeTarget, run_smoke
 from infra.deploy.stack import StackUpError
 from infra.deploy.targets import TargetsError, ci_targets
+from infra.images import PINNED
 
 DEPLOYABLE_STACKS = ("dev", "prod", "local")
 
@@ -58,7 +59,9 @@ def _parser() -> argparse.ArgumentParser:
         choices=DEPLOYABLE_STACKS,
         help="build on this stack's node (its Docker engine) and push to its app.imageRepository",
     )
-    image.add_argument("--base-image", help="BASE_IMAGE build argument (default: the Dockerfile's pin)")
+    image.add_argument(
+        "--base-image", help="BASE_IMAGE build argument (default: python-base pinned in infra/images.py)"
+    )
     image.add_argument("--version", default="dev", help="CF_VERSION and CF_GIT_COMMIT baked into the image")
     image.add_argument("--push", action="store_true", help="push and print REPOSITORY@sha256:...")
     image.add_argument("--offline", action="store_true", help="install only from the wheelhouse")
@@ -111,8 +114,7 @@ def _image(args: argparse.Namespace) -> int:
         "CF_GIT_COMMIT": args.version,
         "PIP_NO_INDEX": "1" if args.offline else "0",
     }
-    if args.base_image:
-        build_args["BASE_IMAGE"] = args.base_image
+    build_args["BASE_IMAGE"] = args.base_image or PINNED["python-base"]
     image_id = build_image(tag, REPO_ROOT, dockerfile=APP_DOCKERFILE, build_args=build_args)
     _echo(f"built {tag} ({image_id})")
     if args.push:
