@@ -13,8 +13,9 @@ services:
 	@bash scripts/setup.sh services
 
 ## make run: start the app on http://127.0.0.1:8000 with its embedded defaults
+# Without a tailnet there is no Tailscale identity: this machine's own browser may read the analytics.
 run: venv
-	$(PY) -m app --host $(HOST) --port $(PORT)
+	CF_ANALYTICS_ALLOW_LOCAL=$${CF_ANALYTICS_ALLOW_LOCAL:-true} $(PY) -m app --host $(HOST) --port $(PORT)
 
 ## make sample-data: load the labelled sample dataset into the local database
 sample-data: venv
