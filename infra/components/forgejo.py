@@ -12,12 +12,11 @@ from infra.components.container import (
     ContainerSpec,
     container,
     http_check,
-    loopback_port,
     mount,
     secret_file,
     volume,
 )
-from infra.components.sidecar import SidecarArgs, https_serve, tailscale_sidecar, with_tcp_forward
+from infra.components.sidecar import SidecarArgs, behind_sidecar_or_loopback, https_serve, with_tcp_forward
 from infra.config import ForgejoConfig, LoggingConfig
 
 FORGEJO_USER = "1000:1000"
@@ -76,32 +75,25 @@ class Forgejo(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, provider=provider),
         )
         data = volume(f"{name}-data", provider=provider, parent=self, holds_data=True)
-        network_mode: pulumi.Input[str] | None = None
-        networks: list[docker.ContainerNetworksAdvancedArgs] = []
-        ports: list[docker.ContainerPortArgs] = []
-        depends: list[pulumi.Resource] = []
-        if tailnet:
-            assert args.sidecar_image is not None and args.auth_key is not None
-            serve = with_tcp_forward(https_serve(cfg.http_port), 22, cfg.ssh_port)
-            sidecar = tailscale_sidecar(
-                f"ts-{name}",
-                SidecarArgs(
-                    hostname=cfg.hostname,
-                    auth_key=args.auth_key,
-                    image=args.sidecar_image,
-                    network=self.network,
-                    serve=serve,
-                ),
-                provider=provider,
-                parent=self,
-                logging=args.logging,
+        reach = behind_sidecar_or_loopback(
+            name,
+            sidecar=SidecarArgs(
+                hostname=cfg.hostname,
+                auth_key=args.auth_key,
+                image=args.sidecar_image,
+                network=self.network,
+                serve=with_tcp_forward(https_serve(cfg.http_port), 22, cfg.ssh_port),
             )
-            network_mode = sidecar.network_mode
-            depends.append(sidecar.container)
-        else:
-            assert cfg.local_port is not None
-            networks = [docker.ContainerNetworksAdvancedArgs(name=self.network.name, aliases=["forgejo"])]
-            ports = [loopback_port(cfg.http_port, cfg.local_port)]
+            if args.auth_key is not None and args.sidecar_image is not None
+            else None,
+            network=self.network,
+            alias="forgejo",
+            port=cfg.http_port,
+            local_port=cfg.local_port,
+            provider=provider,
+            parent=self,
+            logging=args.logging,
+        )
         self.container = container(
             name,
             ContainerSpec(
@@ -112,13 +104,13 @@ class Forgejo(pulumi.ComponentResource):
                 envs=forgejo_settings(cfg, args.root_url, tailnet=tailnet),
                 volumes=[mount(data, "/var/lib/gitea")],
                 uploads=[secret_file(SECRET_KEY_FILE, args.secret_key, owner="1000")],
-                networks=networks,
-                network_mode=network_mode,
-                ports=ports,
+                networks=reach.networks,
+                network_mode=reach.network_mode,
+                ports=reach.ports,
             ),
             provider=provider,
             parent=self,
             logging=args.logging,
-            depends_on=depends,
+            depends_on=reach.depends_on,
         )
         self.register_outputs({"url": self.url})

@@ -12,12 +12,11 @@ from infra.components.container import (
     ContainerSpec,
     container,
     http_check,
-    loopback_port,
     mount,
     secret_file,
     volume,
 )
-from infra.components.sidecar import SidecarArgs, https_serve, tailscale_sidecar
+from infra.components.sidecar import SidecarArgs, behind_sidecar_or_loopback, https_serve
 from infra.config import LoggingConfig, RegistryConfig
 
 HTPASSWD_FILE = "/auth/htpasswd"
@@ -69,31 +68,25 @@ class Registry(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, provider=provider),
         )
         storage = volume(f"{name}-data", provider=provider, parent=self, holds_data=True)
-        network_mode: pulumi.Input[str] | None = None
-        networks: list[docker.ContainerNetworksAdvancedArgs] = []
-        ports: list[docker.ContainerPortArgs] = []
-        depends: list[pulumi.Resource] = []
-        if tailnet:
-            assert args.sidecar_image is not None and args.auth_key is not None
-            sidecar = tailscale_sidecar(
-                f"ts-{name}",
-                SidecarArgs(
-                    hostname=cfg.hostname,
-                    auth_key=args.auth_key,
-                    image=args.sidecar_image,
-                    network=self.network,
-                    serve=https_serve(cfg.port),
-                ),
-                provider=provider,
-                parent=self,
-                logging=args.logging,
+        reach = behind_sidecar_or_loopback(
+            name,
+            sidecar=SidecarArgs(
+                hostname=cfg.hostname,
+                auth_key=args.auth_key,
+                image=args.sidecar_image,
+                network=self.network,
+                serve=https_serve(cfg.port),
             )
-            network_mode = sidecar.network_mode
-            depends.append(sidecar.container)
-        else:
-            assert cfg.local_port is not None
-            networks = [docker.ContainerNetworksAdvancedArgs(name=self.network.name, aliases=["registry"])]
-            ports = [loopback_port(cfg.port, cfg.local_port)]
+            if args.auth_key is not None and args.sidecar_image is not None
+            else None,
+            network=self.network,
+            alias="registry",
+            port=cfg.port,
+            local_port=cfg.local_port,
+            provider=provider,
+            parent=self,
+            logging=args.logging,
+        )
         self.container = container(
             name,
             ContainerSpec(
@@ -104,13 +97,13 @@ class Registry(pulumi.ComponentResource):
                 envs=registry_settings(cfg, tailnet=tailnet),
                 volumes=[mount(storage, "/var/lib/registry")],
                 uploads=[secret_file(HTPASSWD_FILE, args.htpasswd, mode="0444")],
-                networks=networks,
-                network_mode=network_mode,
-                ports=ports,
+                networks=reach.networks,
+                network_mode=reach.network_mode,
+                ports=reach.ports,
             ),
             provider=provider,
             parent=self,
             logging=args.logging,
-            depends_on=depends,
+            depends_on=reach.depends_on,
         )
         self.register_outputs({"address": self.address})

@@ -19,6 +19,7 @@ from infra.components.container import (
     HealthCheck,
     config_file,
     container,
+    loopback_port,
     mount,
     secret_file,
     volume,
@@ -124,3 +125,38 @@ def tailscale_sidecar(
     )
     ts = container(name, spec, provider=provider, parent=parent, logging=logging)
     return Sidecar(container=ts, state=state, socket=socket)
+
+
+@dataclass
+class Reachability:
+    """How a service container is reached: inside its sidecar's namespace, or on a loopback port."""
+
+    network_mode: pulumi.Input[str] | None = None
+    networks: list[docker.ContainerNetworksAdvancedArgs] = field(default_factory=list)
+    ports: list[docker.ContainerPortArgs] = field(default_factory=list)
+    depends_on: list[pulumi.Resource] = field(default_factory=list)
+
+
+def behind_sidecar_or_loopback(
+    name: str,
+    *,
+    sidecar: SidecarArgs | None,
+    network: docker.Network,
+    alias: str,
+    port: int,
+    local_port: int | None,
+    provider: docker.Provider,
+    parent: pulumi.Resource,
+    logging: LoggingConfig,
+) -> Reachability:
+    """With `sidecar`: a Tailscale sidecar `ts-<name>` whose namespace the service joins (tailnet only).
+    Without: the service on `network` under `alias`, its `port` published on 127.0.0.1:`local_port`."""
+    if sidecar is not None:
+        ts = tailscale_sidecar(f"ts-{name}", sidecar, provider=provider, parent=parent, logging=logging)
+        return Reachability(network_mode=ts.network_mode, depends_on=[ts.container])
+    if local_port is None:
+        raise ValueError(f"{name}: without a tailnet the service needs a local port")
+    return Reachability(
+        networks=[docker.ContainerNetworksAdvancedArgs(name=network.name, aliases=[alias])],
+        ports=[loopback_port(port, local_port)],
+    )
