@@ -8,7 +8,9 @@ work with pytest 9: it writes `Function._nodeid`, which pytest 9 no longer has.)
 Every generated request must get an answer that is not a 5xx and that matches the schema: a documented
 status code, the documented content type, and a body valid against the documented model.
 
-Nothing is excluded: streaming (`/chat/stream`) is fuzzed as well, its body read to the end. The chat
+Nothing is excluded: streaming (`/chat/stream`) is fuzzed as well, its body read to the end. The routes
+that are not in the schema (the pages, the docs, /static) take no parameters, so there is nothing to
+generate for them; `test_routes_outside_the_schema_...` sends them hostile paths and queries instead. The chat
 rate limit is raised for this app so that chat operations are exercised rather than answered 429
 (the limit itself is tested in test_rate_limit.py).
 """
@@ -21,6 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
@@ -120,3 +123,27 @@ def test_fuzzing_sent_at_least_1000_requests_across_every_operation() -> None:
         f"only {total} generated requests ({dict(requests_sent)}); raise EXAMPLES_PER_OPERATION "
         f"(now {EXAMPLES_PER_OPERATION})"
     )
+
+
+OUTSIDE_THE_SCHEMA = {
+    "/": {307},
+    "/dashboard": {200},
+    "/vpn": {200},
+    "/docs": {200},
+    "/redoc": {200},
+    "/openapi.json": {200},
+    "/static/js/common.js": {200},
+    "/dashboard?q=%3Cscript%3Ealert(1)%3C%2Fscript%3E": {200},
+    "/static/does-not-exist.js": {404},
+    "/static/../app/settings.py": {404},
+    "/static/%2e%2e/%2e%2e/app/settings.py": {404},
+    "/static/..%2f..%2fapp%2fsettings.py": {404},
+    "/no-such-page": {404},
+}
+
+
+def test_routes_outside_the_schema_answer_hostile_paths_without_server_errors(fuzzed_app: AppStack) -> None:
+    for path, expected in OUTSIDE_THE_SCHEMA.items():
+        response = httpx.get(f"{fuzzed_app.url}{path}", timeout=10, follow_redirects=False)
+        assert response.status_code in expected, f"{path}: {response.status_code}"
+        assert "class Settings" not in response.text, f"{path} served the app's source"
