@@ -1,10 +1,12 @@
 """The chat rate limit under a burst: exact for the identity that bursts, invisible to everyone else.
 
-Identities are client addresses here (no trusted sidecar is configured), so each client binds its own
-loopback source address: 127.0.0.2 bursts 500 questions at once while 127.0.0.3 and 127.0.0.4 ask, at the
+Identities are client addresses for direct clients, so each client binds its own loopback source
+address: 127.0.0.2 bursts 500 questions at once while 127.0.0.3 and 127.0.0.4 ask, at the
 same moment, as many questions as the limit allows. Half of the burst carries a forged
 `Tailscale-User-Login` and `X-Forwarded-For`: a client that talks to the app directly must not be able
-to pose as someone else to escape its limit.
+to pose as someone else to escape its limit. Requests through the sidecar (a trusted proxy address,
+127.0.0.8 here) are identified by their Tailscale user instead: two users behind the one proxy address
+have a limit each.
 """
 
 from __future__ import annotations
@@ -23,12 +25,17 @@ WINDOW_S = 600
 BURST = 500
 BURSTER = "127.0.0.2"
 OTHERS = ("127.0.0.3", "127.0.0.4")
+SIDECAR = "127.0.0.8"
 
 
 @pytest.fixture(scope="module")
 def limited_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppStack]:
     workdir: Path = tmp_path_factory.mktemp("ratelimit")
-    env = {"CF_CHAT_RATE_LIMIT_REQUESTS": str(LIMIT), "CF_CHAT_RATE_LIMIT_WINDOW_SECONDS": str(WINDOW_S)}
+    env = {
+        "CF_CHAT_RATE_LIMIT_REQUESTS": str(LIMIT),
+        "CF_CHAT_RATE_LIMIT_WINDOW_SECONDS": str(WINDOW_S),
+        "CF_TRUSTED_PROXIES": f'["{SIDECAR}/32"]',
+    }
     with running_app(workdir, env=env) as stack:
         yield stack
 
@@ -81,3 +88,21 @@ async def test_one_question_past_the_limit_is_refused_with_retry_after(limited_a
     assert refused.status_code == 429
     assert 1 <= int(refused.headers["Retry-After"]) <= WINDOW_S
     assert newcomer.status_code == 200
+
+
+async def test_users_behind_the_sidecar_are_limited_each_by_their_own_login(limited_app: AppStack) -> None:
+    async def as_user(client: httpx.AsyncClient, login: str, n: int) -> httpx.Response:
+        return await client.post(
+            "/chat/ask",
+            json={"question": f"¿Qué tiempo hace? ({n})"},
+            headers={"Tailscale-User-Login": login, "X-Forwarded-For": "100.64.0.9"},
+        )
+
+    async with _client(SIDECAR, limited_app.url) as sidecar:
+        ana = [as_user(sidecar, "ana@example.com", n) for n in range(LIMIT + 30)]
+        bob = [as_user(sidecar, "bob@example.com", n) for n in range(LIMIT)]
+        responses = await asyncio.gather(*ana, *bob)
+    ana_statuses = [r.status_code for r in responses[: LIMIT + 30]]
+    bob_statuses = [r.status_code for r in responses[LIMIT + 30 :]]
+    assert ana_statuses.count(200) == LIMIT and ana_statuses.count(429) == 30
+    assert bob_statuses == [200] * LIMIT, "a user behind the same proxy was limited by another's burst"
