@@ -46,7 +46,7 @@ def http_section(quick: bool) -> report.Section:
         return measure_app(
             stack,
             rates=_rates(quick),
-            duration=2.0 if quick else 5.0,
+            duration=2.0 if quick else 8.0,
             warmup=0.5 if quick else 1.0,
             wrk_seconds=2.0 if quick else 3.0,
         )

@@ -43,17 +43,23 @@ def plain_get_paths(schema: dict[str, Any]) -> dict[str, set[str]]:
 
 
 def dashboard_paths(schema_paths: dict[str, set[str]], static_dir: Path = STATIC_DIR) -> list[str]:
-    """The data endpoints the dashboard page asks for: paths quoted in its HTML/JS that the schema serves."""
+    """The data URLs the dashboard page asks for, query included (`/bi/prices?hours=24`): URLs quoted in
+    its HTML/JS whose path the schema serves as GET. Chat is measured by the chat benchmark instead."""
     literals: set[str] = set()
     for page in sorted(static_dir.rglob("*")):
         if not page.is_file() or page.suffix not in {".html", ".js"} or "vendor" in page.parts:
             continue
         if "dashboard" not in page.name and page.name not in {"common.js"}:
             continue
-        for match in re.finditer(r"""["'`](/[A-Za-z0-9_\-/]+)""", page.read_text(errors="replace")):
-            literals.add(match.group(1).rstrip("/") or "/")
+        pattern = r"""["'`](/[A-Za-z0-9_\-/]+(?:\?[A-Za-z0-9_=&%.\-]*)?)["'`]"""
+        for match in re.finditer(pattern, page.read_text(errors="replace")):
+            literals.add(match.group(1))
     return sorted(
-        p for p in literals if p in schema_paths and not p.startswith("/chat") and p not in FIXED_ENDPOINTS
+        url
+        for url in literals
+        if (path := url.split("?", 1)[0].rstrip("/") or "/") in schema_paths
+        and not path.startswith("/chat")
+        and path not in FIXED_ENDPOINTS
     )
 
 
@@ -62,7 +68,7 @@ def choose_endpoints(base_url: str) -> tuple[list[str], str]:
     schema = httpx.get(f"{base_url}/openapi.json", timeout=10).json()
     paths = plain_get_paths(schema)
     polled = dashboard_paths(paths)
-    how = "paths quoted in the dashboard's HTML/JS (app/static) that the OpenAPI schema serves as GET"
+    how = "URLs quoted in the dashboard's HTML/JS (app/static) whose path the OpenAPI schema serves as GET"
     if not polled:
         polled = sorted(p for p, tags in paths.items() if "bi" in tags)
         how = "the dashboard quotes no data endpoint yet: every parameter-free GET endpoint tagged 'bi'"
