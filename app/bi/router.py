@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.bi import queries
 from app.bi.production import BatchIn, insert_batches
@@ -24,6 +24,8 @@ Context = Annotated[AppContext, Depends(get_context)]
 
 
 class PricePointOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     ts: datetime = Field(description="start of the hour, UTC")
     price_eur_kwh: float
     tariff_period: TariffPeriod
@@ -51,12 +53,16 @@ class PriceWindowsOut(BaseModel):
 
 
 class PeriodStatsOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     tariff_period: TariffPeriod
     hours: int
     avg_price_eur_kwh: float
 
 
 class PriceStatsOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     days: int
     start: datetime
     end: datetime
@@ -70,6 +76,8 @@ class PriceStatsOut(BaseModel):
 
 
 class WeatherNowOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     ts: datetime
     temperature_c: float
     humidity_pct: float
@@ -80,6 +88,8 @@ class WeatherNowOut(BaseModel):
 
 
 class ProductSummaryOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     product: str
     batches: int
     kg: float
@@ -90,6 +100,8 @@ class ProductSummaryOut(BaseModel):
 
 
 class ProductionSummaryOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     start: datetime
     end: datetime
     batches: int
@@ -103,6 +115,8 @@ class ProductionSummaryOut(BaseModel):
 
 
 class BatchOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     started_at: datetime
     ended_at: datetime
@@ -124,6 +138,8 @@ class BatchCreated(BaseModel):
 
 
 class FreshnessOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     dataset: Literal["prices", "weather", "production"]
     source: str
     rows: int
@@ -136,12 +152,6 @@ class FreshnessListOut(BaseModel):
     sources: list[FreshnessOut]
 
 
-def _price(point: queries.PricePoint) -> PricePointOut:
-    return PricePointOut(
-        ts=point.ts, price_eur_kwh=point.price_eur_kwh, tariff_period=point.tariff_period, source=point.source
-    )
-
-
 @router.get(
     "/bi/prices/current", response_model=PricePointOut, responses={404: {"description": "not stored"}}
 )
@@ -150,7 +160,7 @@ async def price_now(ctx: Context) -> PricePointOut:
     point = await queries.current_price(ctx.db)
     if point is None:
         raise HTTPException(404, "no price stored for the current hour (see /ready for the REE source)")
-    return _price(point)
+    return PricePointOut.model_validate(point)
 
 
 @router.get("/bi/prices", response_model=PriceSeriesOut)
@@ -167,7 +177,11 @@ async def price_series(
     else:
         points = await queries.prices_last_hours(ctx.db, hours, now)
         start = hour_start(now) - timedelta(hours=hours - 1)
-    return PriceSeriesOut(start=start, end=start + timedelta(hours=hours), prices=[_price(p) for p in points])
+    return PriceSeriesOut(
+        start=start,
+        end=start + timedelta(hours=hours),
+        prices=[PricePointOut.model_validate(p) for p in points],
+    )
 
 
 @router.get("/bi/prices/cheapest-windows", response_model=PriceWindowsOut)
@@ -201,23 +215,7 @@ async def price_stats(
 ) -> PriceStatsOut:
     """Minimum, mean and maximum price over the last `days` days, overall and per tariff period."""
     stats = await queries.price_stats(ctx.db, days)
-    return PriceStatsOut(
-        days=stats.days,
-        start=stats.start,
-        end=stats.end,
-        hours=stats.hours,
-        min_price_eur_kwh=stats.min_price_eur_kwh,
-        avg_price_eur_kwh=stats.avg_price_eur_kwh,
-        max_price_eur_kwh=stats.max_price_eur_kwh,
-        cheapest=_price(stats.cheapest) if stats.cheapest else None,
-        priciest=_price(stats.priciest) if stats.priciest else None,
-        by_period=[
-            PeriodStatsOut(
-                tariff_period=p.tariff_period, hours=p.hours, avg_price_eur_kwh=p.avg_price_eur_kwh
-            )
-            for p in stats.by_period
-        ],
-    )
+    return PriceStatsOut.model_validate(stats)
 
 
 @router.get(
@@ -233,15 +231,7 @@ async def weather_now(ctx: Context) -> WeatherNowOut:
         raise HTTPException(
             404, "no weather stored for the last 6 hours (see /ready for the weather sources)"
         )
-    return WeatherNowOut(
-        ts=reading.ts,
-        temperature_c=reading.temperature_c,
-        humidity_pct=reading.humidity_pct,
-        source=reading.source,
-        comfort_min_c=reading.comfort_min_c,
-        comfort_max_c=reading.comfort_max_c,
-        comfort=reading.comfort,
-    )
+    return WeatherNowOut.model_validate(reading)
 
 
 def _query_error(name: str, message: str) -> RequestValidationError:
@@ -271,30 +261,8 @@ async def production_summary(
 ) -> ProductionSummaryOut:
     """Production and energy per kg of the batches that started in the period, in total and per product."""
     period_start, period_end = _period(days, _aware(start, "start"), _aware(end, "end"))
-    s = await queries.production_summary(ctx.db, period_start, period_end)
-    return ProductionSummaryOut(
-        start=s.start,
-        end=s.end,
-        batches=s.batches,
-        kg=s.kg,
-        kwh=s.kwh,
-        kwh_per_kg=s.kwh_per_kg,
-        energy_cost_eur=s.energy_cost_eur,
-        priced_kwh=s.priced_kwh,
-        eur_per_kg=s.eur_per_kg,
-        by_product=[
-            ProductSummaryOut(
-                product=p.product,
-                batches=p.batches,
-                kg=p.kg,
-                kwh=p.kwh,
-                kwh_per_kg=p.kwh_per_kg,
-                energy_cost_eur=p.energy_cost_eur,
-                eur_per_kg=p.eur_per_kg,
-            )
-            for p in s.by_product
-        ],
-    )
+    summary = await queries.production_summary(ctx.db, period_start, period_end)
+    return ProductionSummaryOut.model_validate(summary)
 
 
 def _aware(value: datetime | None, name: str) -> datetime | None:
@@ -324,18 +292,7 @@ async def list_batches(
     return BatchesOut(
         start=period_start,
         end=period_end,
-        batches=[
-            BatchOut(
-                id=b.id,
-                started_at=b.started_at,
-                ended_at=b.ended_at,
-                product=b.product,
-                kg=b.kg,
-                kwh=b.kwh,
-                source=b.source,
-            )
-            for b in batches
-        ],
+        batches=[BatchOut.model_validate(b) for b in batches],
     )
 
 
@@ -343,15 +300,5 @@ async def list_batches(
 async def freshness(ctx: Context) -> FreshnessListOut:
     """Per stored source: rows, newest hour, last delivery and its age (see /ready for the verdict)."""
     return FreshnessListOut(
-        sources=[
-            FreshnessOut(
-                dataset=f.dataset,
-                source=f.source,
-                rows=f.rows,
-                newest_ts=f.newest_ts,
-                last_fetched_at=f.last_fetched_at,
-                age_seconds=f.age_seconds,
-            )
-            for f in await queries.data_freshness(ctx.db)
-        ]
+        sources=[FreshnessOut.model_validate(f) for f in await queries.data_freshness(ctx.db)]
     )
