@@ -13,13 +13,13 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from app import __version__, metrics
 from app.bi import queries
 from app.context import AppContext, get_context
 from app.db import utc_now
-from app.scheduler import JOBS, JobRun, JobScheduler, default_holder_id, job_statuses
+from app.scheduler import JOBS, JobScheduler, default_holder_id, job_statuses
 
 router = APIRouter(tags=["ops"])
 Context = Annotated[AppContext, Depends(get_context)]
@@ -68,6 +68,8 @@ class ReadyResponse(BaseModel):
 
 
 class JobRunModel(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     started_at: datetime
     finished_at: datetime | None
     status: Literal["running", "ok", "error"]
@@ -76,6 +78,8 @@ class JobRunModel(BaseModel):
 
 
 class JobModel(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     name: str
     description: str
     trigger: str
@@ -87,6 +91,8 @@ class JobModel(BaseModel):
 
 
 class LeaseModel(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     holder: str
     acquired_at: datetime
     expires_at: datetime
@@ -217,18 +223,6 @@ async def prometheus_metrics(ctx: Context) -> Response:
     return metrics.metrics_response()
 
 
-def _run_model(run: JobRun | None) -> JobRunModel | None:
-    if run is None:
-        return None
-    return JobRunModel(
-        started_at=run.started_at,
-        finished_at=run.finished_at,
-        status=run.status,
-        detail=run.detail,
-        holder=run.holder,
-    )
-
-
 @router.get("/scheduler/jobs", response_model=JobsResponse)
 async def scheduler_jobs(request: Request, ctx: Context) -> JobsResponse:
     """Every registered job: trigger, next run, last run and last error (runs of all processes)."""
@@ -241,20 +235,6 @@ async def scheduler_jobs(request: Request, ctx: Context) -> JobsResponse:
         lease = None
     return JobsResponse(
         scheduler=_scheduler_state(ctx, scheduler),
-        lease=LeaseModel(holder=lease.holder, acquired_at=lease.acquired_at, expires_at=lease.expires_at)
-        if lease
-        else None,
-        jobs=[
-            JobModel(
-                name=s.name,
-                description=s.description,
-                trigger=s.trigger,
-                next_run_at=s.next_run_at,
-                last_run=_run_model(s.last_run),
-                last_error=_run_model(s.last_error),
-                runs=s.runs,
-                failures=s.failures,
-            )
-            for s in statuses
-        ],
+        lease=LeaseModel.model_validate(lease) if lease else None,
+        jobs=[JobModel.model_validate(s) for s in statuses],
     )
