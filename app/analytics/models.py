@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.analytics.classify import DeviceKind, QuotaLevel
 
 
 class Freshness(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     source: str = Field(description="live (asked tailscaled now), snapshot (the last stored), none")
     stale: bool = Field(description="true when tailscaled could not be read and stored data is shown")
     age_seconds: float | None = Field(description="age of the data shown; null when there is none")
@@ -18,6 +20,8 @@ class Freshness(BaseModel):
 
 
 class DeviceOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     node_id: str
     host_name: str
     dns_name: str

@@ -26,7 +26,7 @@ from app.analytics.models import (
     UserActivity,
     UsersDay,
 )
-from app.analytics.service import TailnetView, current_tailnet
+from app.analytics.service import current_tailnet
 from app.context import AppContext, get_context
 
 router = APIRouter(prefix="/analytics", tags=["analytics"])
@@ -39,45 +39,16 @@ FORBIDDEN: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _freshness(view: TailnetView) -> Freshness:
-    return Freshness(
-        source=view.source,
-        stale=view.stale,
-        age_seconds=view.age_seconds,
-        taken_at=view.taken_at,
-        error=view.error,
-    )
-
-
 @router.get("/devices", response_model=DevicesResponse, responses=FORBIDDEN)
 async def devices(ctx: Context, _viewer: Reader) -> DevicesResponse:
     """Every device of the tailnet with its kind: own, tagged, shared-in or another user's."""
     view = await current_tailnet(ctx)
     return DevicesResponse(
-        freshness=_freshness(view),
+        freshness=Freshness.model_validate(view),
         tailnet=view.tailnet,
         owner=view.owner,
         counts={kind.value: sum(1 for d in view.devices if d.kind is kind) for kind in DeviceKind},
-        devices=[
-            DeviceOut(
-                node_id=d.node_id,
-                host_name=d.host_name,
-                dns_name=d.dns_name,
-                os=d.os,
-                ips=list(d.ips),
-                tags=list(d.tags),
-                kind=d.kind,
-                user_login=d.user_login,
-                user_name=d.user_name,
-                online=d.online,
-                last_seen=d.last_seen,
-                rx_bytes=d.rx_bytes,
-                tx_bytes=d.tx_bytes,
-                key_expiry=d.key_expiry,
-                is_self=d.is_self,
-            )
-            for d in view.devices
-        ],
+        devices=[DeviceOut.model_validate(d) for d in view.devices],
     )
 
 
@@ -87,7 +58,7 @@ async def quota_status(ctx: Context, _viewer: Reader) -> QuotaResponse:
     view = await current_tailnet(ctx)
     seats = view.quota(ctx.settings)
     return QuotaResponse(
-        freshness=_freshness(view),
+        freshness=Freshness.model_validate(view),
         owner=view.owner,
         plan_limit=seats.limit,
         used=seats.used,
