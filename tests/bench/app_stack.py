@@ -12,6 +12,7 @@ say so instead of measuring something else without noticing.
 from __future__ import annotations
 
 import importlib.util
+import os
 import subprocess
 import sys
 from collections.abc import Iterator, Mapping
@@ -19,7 +20,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.support.services import RunningService, free_port, http_answers, python_argv, service, wait_until
+from tests.support.services import RunningService, free_port, http_answers, python_argv, service
 
 BENCH_APP_MODULE = "tests.bench.ceiling_app"
 CLAUDE_STANDIN = "tests.standins.claude"
@@ -71,8 +72,6 @@ def load_sample_data(env: Mapping[str, str], log_dir: Path) -> bool:
     """`python -m app.bi.sample_data` into the app's database; False when the loader does not exist yet."""
     if not module_exists(SAMPLE_DATA):
         return False
-    import os
-
     log_dir.mkdir(parents=True, exist_ok=True)
     completed = subprocess.run(
         python_argv("-m", SAMPLE_DATA),
@@ -201,10 +200,6 @@ def running_app(
             localapi_mode_file=mode_file,
             absent=absent,
         )
-
-
-def wait_for_health(url: str, timeout: float = 30.0) -> None:
-    wait_until(lambda: http_answers(f"{url}/health", 200), timeout, f"{url}/health")
 
 
 if __name__ == "__main__":  # pragma: no cover - manual use: serve the bench stack until Ctrl-C
