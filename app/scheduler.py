@@ -53,6 +53,7 @@ from app.bi.ingestion import backfill_gaps_job, ingest_prices_job, ingest_weathe
 from app.context import AppContext
 from app.db import Database, upsert, utc_now
 from app.errors import ExpectedFailure
+from app.job_history import prune_job_runs_job
 from app.settings import Settings
 from app.tables import scheduler_job_runs, scheduler_lease
 
@@ -127,6 +128,12 @@ JOBS: list[ScheduledJob] = [
         prune_analytics_job,
         every(lambda s: 86400),
         "delete access-log requests and tailnet snapshots older than CF_ANALYTICS_RETENTION_DAYS",
+    ),
+    ScheduledJob(
+        "prune-job-runs",
+        prune_job_runs_job,
+        every(lambda s: 86400),
+        "delete job runs older than CF_SCHEDULER_RUN_HISTORY_DAYS, keeping each job's last run and error",
     ),
 ]
 

@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     scheduler_run_on_start: bool = Field(
         default=True, description="run each ingestion job right after the lease is taken, then on interval"
     )
+    scheduler_run_history_days: int = Field(
+        default=30, ge=1, description="job runs older than this are deleted (daily job prune-job-runs)"
+    )
     prices_interval_seconds: float = Field(default=3600, gt=0, description="job ingest-prices (REE)")
     weather_interval_seconds: float = Field(default=1800, gt=0, description="job ingest-weather")
     gap_check_interval_seconds: float = Field(default=7200, gt=0, description="job backfill-gaps")
