@@ -11,8 +11,9 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 import httpx
 import sqlalchemy as sa
@@ -29,6 +30,7 @@ from app.errors import ExpectedFailure
 
 log = logging.getLogger(__name__)
 HOUR = timedelta(hours=1)
+T = TypeVar("T")
 
 
 class BackfillFailed(ExpectedFailure):
@@ -61,11 +63,26 @@ def _stored(dataset: str, source: str, rows: int) -> None:
     log.info("rows stored", extra={"fields": {"dataset": dataset, "source": source, "rows": rows}})
 
 
+async def _fetched(fetch: Awaitable[T]) -> T:
+    """Await an upstream fetch; a rejected response is logged and counted, then re-raised."""
+    try:
+        return await fetch
+    except UpstreamError as exc:
+        _rejected(exc)
+        raise
+
+
+async def _upsert_rows(db: Database, table: sa.Table, rows: list[dict[str, Any]]) -> int:
+    """Store `rows` in one transaction (replacing rows of the same hour); returns how many."""
+    if rows:
+        async with db.begin() as conn:
+            await conn.execute(upsert(table, rows, dialect=conn.dialect.name))
+    return len(rows)
+
+
 async def store_prices(
     db: Database, prices: Sequence[ree.HourlyPrice], source: str, fetched_at: datetime
 ) -> int:
-    if not prices:
-        return 0
     rows = [
         {
             "ts": p.ts,
@@ -76,16 +93,12 @@ async def store_prices(
         }
         for p in prices
     ]
-    async with db.begin() as conn:
-        await conn.execute(upsert(energy_prices, rows, dialect=conn.dialect.name))
-    return len(rows)
+    return await _upsert_rows(db, energy_prices, rows)
 
 
 async def store_weather(
     db: Database, readings: Sequence[weather_clients.HourlyWeather], source: str, fetched_at: datetime
 ) -> int:
-    if not readings:
-        return 0
     rows = [
         {
             "ts": r.ts,
@@ -96,9 +109,7 @@ async def store_weather(
         }
         for r in readings
     ]
-    async with db.begin() as conn:
-        await conn.execute(upsert(weather, rows, dialect=conn.dialect.name))
-    return len(rows)
+    return await _upsert_rows(db, weather, rows)
 
 
 async def ingest_prices(
@@ -108,18 +119,11 @@ async def ingest_prices(
     now = now or utc_now()
     start = start or spanish_midnight(now)
     end = end or hour_start(now) + ctx.settings.prices_ahead_hours * HOUR
-    try:
-        prices = await ree.fetch_pvpc(
-            ctx.http,
-            ctx.settings.ree_base_url,
-            start,
-            end,
-            now=now,
-            request_timeout=_timeout(ctx),
+    prices = await _fetched(
+        ree.fetch_pvpc(
+            ctx.http, ctx.settings.ree_base_url, start, end, now=now, request_timeout=_timeout(ctx)
         )
-    except UpstreamError as exc:
-        _rejected(exc)
-        raise
+    )
     stored = await store_prices(ctx.db, prices, ree.SOURCE, utc_now())
     _stored("prices", ree.SOURCE, stored)
     return stored
@@ -130,8 +134,8 @@ async def ingest_open_meteo(ctx: AppContext, past_days: int = 1, now: datetime |
     now = now or utc_now()
     settings = ctx.settings
     forecast_days = max(1, math.ceil(settings.weather_ahead_hours / 24))
-    try:
-        readings = await weather_clients.fetch_open_meteo(
+    readings = await _fetched(
+        weather_clients.fetch_open_meteo(
             ctx.http,
             settings.open_meteo_base_url,
             settings.factory_latitude,
@@ -140,9 +144,7 @@ async def ingest_open_meteo(ctx: AppContext, past_days: int = 1, now: datetime |
             forecast_days=forecast_days,
             request_timeout=_timeout(ctx),
         )
-    except UpstreamError as exc:
-        _rejected(exc)
-        raise
+    )
     horizon = hour_start(now) + settings.weather_ahead_hours * HOUR
     kept = [r for r in readings if r.ts <= horizon]
     stored = await store_weather(ctx.db, kept, weather_clients.OPEN_METEO, utc_now())
@@ -153,17 +155,15 @@ async def ingest_open_meteo(ctx: AppContext, past_days: int = 1, now: datetime |
 async def ingest_aemet(ctx: AppContext) -> int:
     """Fetch the AEMET station's last 24 h of observations (only called when a key is configured)."""
     settings = ctx.settings
-    try:
-        readings = await weather_clients.fetch_aemet(
+    readings = await _fetched(
+        weather_clients.fetch_aemet(
             ctx.http,
             settings.aemet_base_url,
             settings.aemet_api_key,
             settings.aemet_station_id,
             request_timeout=_timeout(ctx),
         )
-    except UpstreamError as exc:
-        _rejected(exc)
-        raise
+    )
     stored = await store_weather(ctx.db, readings, weather_clients.AEMET, utc_now())
     _stored("weather", weather_clients.AEMET, stored)
     return stored
