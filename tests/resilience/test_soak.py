@@ -1,4 +1,4 @@
-"""50 concurrent clients mixing reads and chat against one uvicorn worker for 60 s.
+"""50 concurrent clients mixing reads and chat (asked and streamed) against one uvicorn worker for 60 s.
 
 While they run, the scheduler ingests an access log that keeps growing and every chat answer writes its
 stats, so reads and writes meet in SQLite all along. No request may fail (any status but 200, any
@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -78,28 +79,55 @@ def growing_access_log(path: Path, lines_per_second: int = 500) -> Iterator[None
         thread.join(timeout=10)
 
 
+async def _streamed_done(client: httpx.AsyncClient, question: str) -> tuple[int, dict[str, Any] | str]:
+    """POST /chat/stream read to the end: (status, the `done` event's data, or what went wrong)."""
+    async with client.stream("POST", "/chat/stream", json={"question": question}) as response:
+        if response.status_code != 200:
+            return response.status_code, (await response.aread()).decode()[:200]
+        last_event, last_data = "", ""
+        async for line in response.aiter_lines():
+            if line.startswith("event:"):
+                last_event = line.split(":", 1)[1].strip()
+            elif line.startswith("data:"):
+                last_data = line.split(":", 1)[1].strip()
+    if last_event != "done":
+        return 200, f"the stream ended with {last_event!r}, not done"
+    done: dict[str, Any] = json.loads(last_data)
+    return 200, done
+
+
 async def _client(
     base_url: str, reads: list[str], until: float, seed: int, outcomes: Counter[str], failures: list[str]
 ) -> None:
     rng = random.Random(seed)
     async with httpx.AsyncClient(base_url=base_url, timeout=60) as client:
         while time.monotonic() < until:
-            chat = rng.random() < CHAT_SHARE
-            what = "POST /chat/ask" if chat else f"GET {rng.choice(reads)}"
+            roll = rng.random()
+            kind = "ask" if roll < CHAT_SHARE / 2 else "stream" if roll < CHAT_SHARE else "read"
+            what = {"ask": "POST /chat/ask", "stream": "POST /chat/stream"}.get(
+                kind, f"GET {rng.choice(reads)}"
+            )
             try:
-                if chat:
+                if kind == "ask":
                     response = await client.post("/chat/ask", json={"question": rng.choice(QUESTIONS)})
+                    status, body = (
+                        response.status_code,
+                        response.json() if response.status_code == 200 else response.text,
+                    )
+                elif kind == "stream":
+                    status, body = await _streamed_done(client, rng.choice(QUESTIONS))
                 else:
                     response = await client.get(what.split(" ", 1)[1])
+                    status, body = response.status_code, response.text
             except httpx.HTTPError as exc:
                 failures.append(f"{what}: {type(exc).__name__}: {exc}")
                 continue
-            if response.status_code != 200:
-                failures.append(f"{what}: {response.status_code} {response.text[:200]}")
-            elif chat and response.json()["degraded"]:
-                failures.append(f"{what}: degraded answer ({response.json()['failure']})")
+            if status != 200:
+                failures.append(f"{what}: {status} {str(body)[:200]}")
+            elif kind != "read" and (not isinstance(body, dict) or body["degraded"]):
+                failures.append(f"{what}: {body if isinstance(body, str) else body['failure']}")
             else:
-                outcomes["chat" if chat else "read"] += 1
+                outcomes["read" if kind == "read" else "chat"] += 1
 
 
 def _soak(app: AppStack, seconds: float) -> tuple[Counter[str], list[str]]:
