@@ -241,7 +241,14 @@ def _query_error(name: str, message: str) -> RequestValidationError:
     )
 
 
+PeriodDays = Annotated[int | None, Query(ge=1, le=366, description="the last N days (default 7)")]
+PeriodStart = Annotated[datetime | None, Query(description="or a period: start (ISO 8601 with offset)")]
+PeriodEnd = Annotated[datetime | None, Query(description="and end, exclusive")]
+
+
 def _period(days: int | None, start: datetime | None, end: datetime | None) -> tuple[datetime, datetime]:
+    """[start, end) from the query: both given (with UTC offsets), or the last `days` (default 7)."""
+    start, end = _aware(start, "start"), _aware(end, "end")
     if start is not None or end is not None:
         if start is None or end is None:
             raise _query_error("start" if start is None else "end", "give both `start` and `end`, or `days`")
@@ -255,12 +262,12 @@ def _period(days: int | None, start: datetime | None, end: datetime | None) -> t
 @router.get("/bi/production/summary", response_model=ProductionSummaryOut)
 async def production_summary(
     ctx: Context,
-    days: Annotated[int | None, Query(ge=1, le=366, description="the last N days (default 7)")] = None,
-    start: Annotated[datetime | None, Query(description="or a period: start (ISO 8601 with offset)")] = None,
-    end: Annotated[datetime | None, Query(description="and end, exclusive")] = None,
+    days: PeriodDays = None,
+    start: PeriodStart = None,
+    end: PeriodEnd = None,
 ) -> ProductionSummaryOut:
     """Production and energy per kg of the batches that started in the period, in total and per product."""
-    period_start, period_end = _period(days, _aware(start, "start"), _aware(end, "end"))
+    period_start, period_end = _period(days, start, end)
     summary = await queries.production_summary(ctx.db, period_start, period_end)
     return ProductionSummaryOut.model_validate(summary)
 
@@ -281,13 +288,13 @@ async def record_batch(ctx: Context, batch: BatchIn) -> BatchCreated:
 @router.get("/production/batches", response_model=BatchesOut)
 async def list_batches(
     ctx: Context,
-    days: Annotated[int | None, Query(ge=1, le=366, description="the last N days (default 7)")] = None,
-    start: Annotated[datetime | None, Query(description="or a period: start (ISO 8601 with offset)")] = None,
-    end: Annotated[datetime | None, Query(description="and end, exclusive")] = None,
+    days: PeriodDays = None,
+    start: PeriodStart = None,
+    end: PeriodEnd = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> BatchesOut:
     """Batches that started in the period, newest first."""
-    period_start, period_end = _period(days, _aware(start, "start"), _aware(end, "end"))
+    period_start, period_end = _period(days, start, end)
     batches = await queries.list_batches(ctx.db, period_start, period_end, limit)
     return BatchesOut(
         start=period_start,
