@@ -1,6 +1,6 @@
 """A real app under uvicorn with the stand-in Claude and LocalAPI servers, driven by Debian's Chromium.
 
-Session-scoped: one browser, one stack with data loaded (sample BI data, a tailnet with devices of every
+Scoped to this package: one browser, one stack with data loaded (sample BI data, a tailnet with devices of every
 class, an nginx-format access log with a hostile request), and a second app with no API key and a
 rate limit of one question, for the degraded and rate-limited states of the chat widget.
 """
@@ -22,41 +22,43 @@ PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
 
 
-@pytest.fixture(scope="session")
+# Package scope: Playwright's sync API keeps an event loop running in the main thread until it stops,
+# which would break every asyncio test collected after this package.
+@pytest.fixture(scope="package")
 def playwright_instance() -> Iterator[Playwright]:
     with sync_playwright() as playwright:
         yield playwright
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright_instance: Playwright) -> Iterator[Browser]:
     browser = playwright_instance.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
     yield browser
     browser.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def screenshots_dir(artifacts_dir: Path) -> Path:
     path = artifacts_dir / "screenshots"
     path.mkdir(parents=True, exist_ok=True)
     return path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def e2e_logs(artifacts_dir: Path) -> Path:
     path = artifacts_dir / "e2e-logs"
     path.mkdir(parents=True, exist_ok=True)
     return path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def app_stack(tmp_path_factory: pytest.TempPathFactory, e2e_logs: Path) -> Iterator[stack.Stack]:
     """The app with data, an API key pointed at the Claude stand-in, and the LocalAPI stand-in."""
     with stack.running_stack(tmp_path_factory.mktemp("stack"), e2e_logs, name="main") as running:
         yield running
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def degraded_stack(tmp_path_factory: pytest.TempPathFactory, e2e_logs: Path) -> Iterator[stack.Stack]:
     """The app with no API key and a rate limit of one question per window."""
     with stack.running_stack(
