@@ -1,8 +1,8 @@
 """A real app under uvicorn with the stand-in Claude and LocalAPI servers, driven by Debian's Chromium.
 
-Scoped to this package: one browser, one stack with data loaded (sample BI data, a tailnet with devices of every
-class, an nginx-format access log with a hostile request), and a second app with no API key and a
-rate limit of one question, for the degraded and rate-limited states of the chat widget.
+Scoped to this package: one browser, one stack with data loaded (sample BI data, a tailnet with
+devices of every class, an nginx-format access log with a hostile request), and a second app with no
+API key and a rate limit of one question, for the degraded and rate-limited states of the chat widget.
 """
 
 from __future__ import annotations
