@@ -22,9 +22,28 @@ class AppContext:
     settings: Settings
     db: Database
     http: httpx.AsyncClient
-    claude: ClaudeClient | None = None
-    chat_limiter: RateLimiter | None = None
-    tailnet: TailnetService | None = None
+    claude: ClaudeClient
+    chat_limiter: RateLimiter
+    tailnet: TailnetService
+
+    @classmethod
+    def create(cls, settings: Settings, db: Database, http: httpx.AsyncClient) -> AppContext:
+        """The context with every feature's client made from `settings` (none connects yet)."""
+        return cls(
+            settings=settings,
+            db=db,
+            http=http,
+            claude=ClaudeClient(settings),
+            chat_limiter=RateLimiter(
+                settings.chat_rate_limit_requests, settings.chat_rate_limit_window_seconds
+            ),
+            tailnet=TailnetService.from_settings(settings),
+        )
+
+    async def aclose(self) -> None:
+        """Close the feature clients; `db` and `http` belong to whoever made them."""
+        await self.claude.close()
+        await self.tailnet.aclose()
 
 
 def get_context(request: Request) -> AppContext:

@@ -10,10 +10,7 @@ from fastapi import FastAPI
 
 from app import __version__
 from app.analytics.router import router as analytics_router
-from app.analytics.tailnet import TailnetService
 from app.bi.router import router as bi_router
-from app.chat.client import ClaudeClient
-from app.chat.ratelimit import RateLimiter
 from app.chat.router import router as chat_router
 from app.context import AppContext
 from app.db import Database
@@ -38,20 +35,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 settings.http_timeout_seconds, connect=settings.http_connect_timeout_seconds
             )
         ) as http:
-            claude = ClaudeClient(settings)
-            chat_limiter = RateLimiter(
-                settings.chat_rate_limit_requests, settings.chat_rate_limit_window_seconds
-            )
-            tailnet = TailnetService.from_settings(settings)
-            app.state.ctx = AppContext(
-                settings=settings,
-                db=db,
-                http=http,
-                claude=claude,
-                chat_limiter=chat_limiter,
-                tailnet=tailnet,
-            )
-            scheduler = JobScheduler(app.state.ctx) if settings.scheduler_enabled else None
+            ctx = app.state.ctx = AppContext.create(settings, db, http)
+            scheduler = JobScheduler(ctx) if settings.scheduler_enabled else None
             app.state.scheduler = scheduler
             if scheduler is not None:
                 await scheduler.start()
@@ -60,8 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             finally:
                 if scheduler is not None:
                     await scheduler.shutdown()
-                await claude.close()
-                await tailnet.aclose()
+                await ctx.aclose()
                 await db.dispose()
 
     app = FastAPI(title="Chocolate Factory energy BI", version=__version__, lifespan=lifespan)

@@ -12,7 +12,7 @@ import logging
 from app.analytics.accesslog import AccessLogIngester
 from app.analytics.classify import classify, quota, tailnet_owner
 from app.analytics.retention import prune_history
-from app.analytics.service import current_tailnet, tailnet_of
+from app.analytics.service import current_tailnet
 from app.analytics.snapshots import status_line, store_snapshot
 from app.context import AppContext
 from app.db import utc_now
@@ -23,7 +23,7 @@ log = logging.getLogger("app.analytics")
 async def snapshot_tailnet_job(ctx: AppContext) -> str:
     """Store a snapshot of the tailnet; raises `LocalAPIError` when tailscaled cannot be read."""
     settings = ctx.settings
-    status = await tailnet_of(ctx).status(fresh=True)
+    status = await ctx.tailnet.status(fresh=True)
     owner = tailnet_owner(status, settings.analytics_tailnet_owner, settings.analytics_admins)
     devices = classify(status, owner)
     seats = quota(
@@ -44,7 +44,7 @@ async def ingest_access_log_job(ctx: AppContext) -> str:
     if path is None:
         return "no access log configured (CF_ANALYTICS_ACCESS_LOG_PATH)"
     ingester = AccessLogIngester(
-        ctx.db, path, resolver=tailnet_of(ctx), batch_lines=settings.analytics_access_log_batch_lines
+        ctx.db, path, resolver=ctx.tailnet, batch_lines=settings.analytics_access_log_batch_lines
     )
     result = await ingester.run()
     if not result.files:

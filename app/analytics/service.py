@@ -8,7 +8,6 @@ from datetime import datetime
 from app.analytics.classify import Device, Quota, classify, quota, tailnet_owner
 from app.analytics.localapi import LocalAPIError
 from app.analytics.snapshots import latest_snapshot
-from app.analytics.tailnet import TailnetService
 from app.context import AppContext
 from app.db import utc_now
 from app.settings import Settings
@@ -36,17 +35,11 @@ class TailnetView:
         )
 
 
-def tailnet_of(ctx: AppContext) -> TailnetService:
-    if ctx.tailnet is None:
-        raise RuntimeError("AppContext.tailnet is not set: create it in the lifespan (app/main.py)")
-    return ctx.tailnet
-
-
 async def current_tailnet(ctx: AppContext) -> TailnetView:
     """Never raises for LocalAPI trouble: falls back to the last snapshot (or nothing), flagged stale."""
     settings = ctx.settings
     try:
-        status = await tailnet_of(ctx).status()
+        status = await ctx.tailnet.status()
     except LocalAPIError as exc:
         error = str(exc)
     else:

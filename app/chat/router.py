@@ -12,8 +12,6 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.chat import stats
-from app.chat.client import ClaudeClient
-from app.chat.ratelimit import RateLimiter
 from app.chat.service import ChatResult, ChatService
 from app.context import AppContext, get_context
 from app.identity import caller_identity
@@ -120,24 +118,13 @@ class HealthResponse(BaseModel):
     last_failure_kind: str | None
 
 
-def _claude(ctx: AppContext) -> ClaudeClient:
-    if ctx.claude is None:
-        ctx.claude = ClaudeClient(ctx.settings)
-    return ctx.claude
-
-
 def get_service(ctx: Annotated[AppContext, Depends(get_context)]) -> ChatService:
-    return ChatService(ctx.db, ctx.settings, _claude(ctx))
+    return ChatService(ctx.db, ctx.settings, ctx.claude)
 
 
 def rate_limited_identity(request: Request, ctx: Annotated[AppContext, Depends(get_context)]) -> str:
     """The asker's identity, once the rate limit lets them ask; 429 with Retry-After otherwise."""
     identity = caller_identity(request, ctx.settings)
-    if ctx.chat_limiter is None:
-        settings = ctx.settings
-        ctx.chat_limiter = RateLimiter(
-            settings.chat_rate_limit_requests, settings.chat_rate_limit_window_seconds
-        )
     decision = ctx.chat_limiter.check(identity)
     if not decision.allowed:
         raise HTTPException(
@@ -205,7 +192,7 @@ async def chat_stats(
 @router.get("/health", response_model=HealthResponse)
 async def chat_health(ctx: Annotated[AppContext, Depends(get_context)]) -> HealthResponse:
     """Whether a key is configured, the model, and the last success and failure (spends no tokens)."""
-    claude = _claude(ctx)
+    claude = ctx.claude
     return HealthResponse(
         key_configured=claude.key_configured, model=claude.model, **await stats.api_status(ctx.db)
     )

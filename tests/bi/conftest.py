@@ -111,8 +111,10 @@ def settings(tmp_path: Path, ree: StandIn, open_meteo: StandIn) -> Settings:
 
 
 @pytest.fixture
-def ctx(settings: Settings, db: Database, http: httpx.AsyncClient) -> AppContext:
-    return AppContext(settings=settings, db=db, http=http)
+async def ctx(settings: Settings, db: Database, http: httpx.AsyncClient) -> AsyncIterator[AppContext]:
+    context = AppContext.create(settings, db, http)
+    yield context
+    await context.aclose()
 
 
 def app_argv(port: int) -> list[str]:

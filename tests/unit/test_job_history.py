@@ -68,7 +68,7 @@ async def test_the_daily_job_deletes_old_runs_but_keeps_each_jobs_last_run_and_l
 
     (prune,) = [job for job in JOBS if job.name == "prune-job-runs"]
     async with httpx.AsyncClient() as http:
-        detail = await prune.run(AppContext(settings=settings, db=db, http=http))
+        detail = await prune.run(AppContext.create(settings, db, http))
 
     assert detail == "3 job runs older than 30 days deleted"
     kept = {"a-recent-ok", "a-newest-ok", "a-old-error", "b-old-error", "b-old-ok", "c-running"}

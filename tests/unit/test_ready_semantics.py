@@ -18,7 +18,7 @@ async def _ready(tmp_path: Path, database_url: str, scheduler_enabled: bool) -> 
     db = Database(database_url)
     try:
         async with httpx.AsyncClient() as http:
-            app.state.ctx = AppContext(settings=settings, db=db, http=http)
+            app.state.ctx = AppContext.create(settings, db, http)
             app.state.scheduler = None
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://app") as client:

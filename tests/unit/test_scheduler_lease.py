@@ -50,7 +50,7 @@ async def test_jobs_are_coalesced_single_instance_with_a_misfire_grace(tmp_path:
     settings = Settings(data_dir=tmp_path, scheduler_misfire_grace_seconds=42, scheduler_instance_id="solo")
     jobs = [ScheduledJob("demo", record, every(lambda s: 3600), "a demo job", run_on_start=True)]
     async with httpx.AsyncClient() as http:
-        scheduler = JobScheduler(AppContext(settings=settings, db=db, http=http), jobs)
+        scheduler = JobScheduler(AppContext.create(settings, db, http), jobs)
         await scheduler.start()
         try:
             job = scheduler.scheduler.get_job("demo")
