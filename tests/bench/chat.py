@@ -54,10 +54,10 @@ def _summary(values: list[float]) -> dict[str, float | None]:
 
 async def _pipeline(standin_url: str, workdir: Path, key: str) -> list[Timings]:
     settings = Settings(
-        ANTHROPIC_API_KEY=key,
-        ANTHROPIC_BASE_URL=standin_url,
-        CF_DATABASE_URL=f"sqlite+aiosqlite:///{workdir / f'pipeline-{bool(key)}.db'}",
-    )  # type: ignore[call-arg]
+        anthropic_api_key=key or None,
+        anthropic_base_url=standin_url,
+        database_url_override=f"sqlite+aiosqlite:///{workdir / f'pipeline-{bool(key)}.db'}",
+    )
     db = Database(settings.database_url)
     await db.migrate()
     await seed(db)
