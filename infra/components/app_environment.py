@@ -31,6 +31,7 @@ from infra.components.container import (
     http_check,
     loopback_port,
     mount,
+    private_network,
     secret_file,
     volume,
 )
@@ -102,12 +103,7 @@ class AppEnvironment(pulumi.ComponentResource):
         else:
             self.url = f"http://127.0.0.1:{env.local_port}/"
 
-        self.network = docker.Network(
-            f"{name}-net",
-            name=f"cf-{name}",
-            driver="bridge",
-            opts=pulumi.ResourceOptions(parent=self, provider=provider),
-        )
+        self.network = private_network(f"{name}-net", f"cf-{name}", provider=provider, parent=self)
         data = volume(f"app-{name}-data", provider=provider, parent=self, holds_data=True)
         logs = volume(f"web-{name}-logs", provider=provider, parent=self, holds_data=False)
 

@@ -111,6 +111,18 @@ def container(
     )
 
 
+def private_network(
+    name: str, network_name: str, *, provider: docker.Provider, parent: pulumi.Resource
+) -> docker.Network:
+    """A bridge network `network_name` of one component's containers."""
+    return docker.Network(
+        name,
+        name=network_name,
+        driver="bridge",
+        opts=pulumi.ResourceOptions(parent=parent, provider=provider),
+    )
+
+
 def volume(
     name: str,
     *,

@@ -13,6 +13,7 @@ from infra.components.container import (
     container,
     http_check,
     mount,
+    private_network,
     secret_file,
     volume,
 )
@@ -61,12 +62,7 @@ class Registry(pulumi.ComponentResource):
         cfg, provider = args.config, args.provider
         tailnet = args.auth_key is not None
         self.address = address
-        self.network = docker.Network(
-            f"{name}-net",
-            name=f"cf-{name}",
-            driver="bridge",
-            opts=pulumi.ResourceOptions(parent=self, provider=provider),
-        )
+        self.network = private_network(f"{name}-net", f"cf-{name}", provider=provider, parent=self)
         storage = volume(f"{name}-data", provider=provider, parent=self, holds_data=True)
         reach = behind_sidecar_or_loopback(
             name,

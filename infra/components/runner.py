@@ -22,6 +22,7 @@ from infra.components.container import (
     config_file,
     container,
     mount,
+    private_network,
     secret_file,
     volume,
 )
@@ -96,12 +97,7 @@ class Runner(pulumi.ComponentResource):
         proxy: str | None = None
         if args.auth_key is not None:
             assert args.sidecar_image is not None
-            network = docker.Network(
-                f"{name}-net",
-                name=f"cf-ci-{cfg.env}",
-                driver="bridge",
-                opts=pulumi.ResourceOptions(parent=self, provider=provider),
-            )
+            network = private_network(f"{name}-net", f"cf-ci-{cfg.env}", provider=provider, parent=self)
             sidecar = tailscale_sidecar(
                 f"ts-{name}",
                 SidecarArgs(
