@@ -26,15 +26,8 @@ import yaml
 from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc, engine_pb2_grpc
 
-from tests.policy.model import (
-    SECRET_SIG,
-    SPECIAL_SIG_KEY,
-    UNKNOWN,
-    UNKNOWN_SENTINEL,
-    Resource,
-    Secret,
-    stack_of,
-)
+from tests.infra.harness import SECRET_SIG, SPECIAL_SIG_KEY, UNKNOWN, UNKNOWN_WIRE, Secret
+from tests.policy.model import Resource, stack_of
 from tests.support.services import stop_process
 
 LEVELS = {
@@ -170,7 +163,7 @@ def start_pack(
 def encode(value: Any) -> Any:
     """A property value in the engine's wire form (unknowns and secrets marked as the engine does)."""
     if value is UNKNOWN:
-        return UNKNOWN_SENTINEL
+        return UNKNOWN_WIRE
     if isinstance(value, Secret):
         return {SPECIAL_SIG_KEY: SECRET_SIG, "value": encode(value.value)}
     if isinstance(value, Mapping):

@@ -8,30 +8,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-PROJECT = "chocolate-factory"
+from infra.config import PROJECT
+from tests.infra.harness import UNKNOWN
+
 DOCKER_PROVIDER_TYPE = "pulumi:providers:docker"
 TAILSCALE_PROVIDER_TYPE = "pulumi:providers:tailscale"
-
-# How the engine encodes an unknown value (any type) and a secret in a protobuf Struct.
-UNKNOWN_SENTINEL = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
-SPECIAL_SIG_KEY = "4dabf18193072939515e22adb298388d"
-SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
-
-
-class _Unknown:
-    def __repr__(self) -> str:
-        return "UNKNOWN"
-
-
-UNKNOWN: Any = _Unknown()
-"""A value that is not known yet, as in a preview."""
-
-
-@dataclass(frozen=True)
-class Secret:
-    """A secret value: the engine sends it wrapped, the pack sees the plain value."""
-
-    value: Any
 
 
 def urn_of(stack: str, resource_type: str, name: str, parent_types: tuple[str, ...] = ()) -> str:

@@ -10,19 +10,20 @@ from typing import Any
 
 from google.protobuf import json_format
 
-from tests.infra.harness import CapturedResource, StackRun, run_stack
-from tests.policy.model import (
+from tests.infra.harness import (
+    OUTPUT_VALUE_SIG,
+    RESOURCE_SIG,
     SECRET_SIG,
     SPECIAL_SIG_KEY,
     UNKNOWN,
-    UNKNOWN_SENTINEL,
-    Resource,
+    UNKNOWN_WIRE,
+    CapturedResource,
     Secret,
-    default_provider,
+    StackRun,
+    run_stack,
 )
+from tests.policy.model import Resource, default_provider
 
-RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
-OUTPUT_VALUE_SIG = "d0e6a833031e9bbcd3f4e8bde6ca49a4"
 STACKS = ("dev", "prod", "local")
 
 
@@ -43,7 +44,7 @@ def engine_value(value: Any) -> Any:
         return {key: engine_value(item) for key, item in value.items() if not key.startswith("__")}
     if isinstance(value, list):
         return [engine_value(item) for item in value]
-    if value == UNKNOWN_SENTINEL:
+    if value == UNKNOWN_WIRE:
         return UNKNOWN
     return value
 
