@@ -149,12 +149,55 @@ class RegistryConfig(_Model):
     memory_mb: int = Field(default=256, ge=64)
 
 
+CI_LABEL = "ci"
+"""The runs-on label of the untrusted runner: pull requests and every job that needs no deploy secret."""
+
+_ROOTLESS_SOCKET = re.compile(r"^unix:///run/user/([1-9][0-9]*)/docker\.sock$")
+
+
+def deploy_label(env: str) -> str:
+    """The runs-on label of the deploy runner of `env`: only deploy jobs of `env` use it."""
+    return f"deploy-{env}"
+
+
 class RunnerConfig(_Model):
-    env: DnsLabel = Field(description="the environment whose deploys this runner runs (its label)")
+    env: DnsLabel = Field(
+        description="kind deploy: the environment this runner deploys; kind ci: the runner's name (ci)"
+    )
     node: str
-    labels: tuple[str, ...] = Field(min_length=1, description="runs-on labels, e.g. ['dev']")
+    kind: Literal["deploy", "ci"] = Field(
+        default="deploy",
+        description="deploy: runs the deploy jobs of its environment only (label deploy-<env>); "
+        "ci: runs untrusted jobs (label ci), each in a fresh container on a rootless job engine",
+    )
+    job_engine: str | None = Field(
+        default=None,
+        description="kind ci only: the node's rootless Docker engine for jobs, "
+        "unix:///run/user/<uid>/docker.sock of its unprivileged user",
+    )
     forgejo_url: str | None = Field(default=None, description="Forgejo URL when Forgejo is in another stack")
     memory_mb: int = Field(default=1024, ge=128)
+
+    @field_validator("job_engine")
+    @classmethod
+    def _rootless(cls, value: str | None) -> str | None:
+        if value is not None and not _ROOTLESS_SOCKET.match(value):
+            raise ValueError(
+                "expected the socket of a rootless Docker engine, unix:///run/user/<uid>/docker.sock "
+                "with the uid of an unprivileged user (never the node's own engine)"
+            )
+        return value
+
+    @property
+    def label(self) -> str:
+        """The one runs-on label this runner serves; workflows name no other."""
+        return CI_LABEL if self.kind == "ci" else deploy_label(self.env)
+
+    @property
+    def job_engine_uid(self) -> int | None:
+        """The uid of the job engine's user (its socket lives in that user's runtime directory)."""
+        match = _ROOTLESS_SOCKET.match(self.job_engine or "")
+        return int(match.group(1)) if match else None
 
 
 class EnvironmentConfig(_Model):
@@ -301,6 +344,7 @@ def _reference_problems(cfg: PlatformConfig) -> list[str]:
                 f"{PROJECT}:runners.{i}.forgejoUrl: missing; expected Forgejo's URL, "
                 "since this stack does not declare Forgejo"
             )
+    problems += _runner_kind_problems(cfg)
     for what, names in (
         ("runners", [r.env for r in cfg.runners]),
         ("environments", [e.name for e in cfg.environments]),
@@ -308,6 +352,28 @@ def _reference_problems(cfg: PlatformConfig) -> list[str]:
         repeated = sorted({x for x in names if names.count(x) > 1})
         if repeated:
             problems.append(f"{PROJECT}:{what}: names must be unique, repeated: {repeated}")
+    return problems
+
+
+def _runner_kind_problems(cfg: PlatformConfig) -> list[str]:
+    """A ci runner needs its own job engine and deploys nothing; a deploy runner runs no other jobs."""
+    problems: list[str] = []
+    for i, runner in enumerate(cfg.runners):
+        key = f"{PROJECT}:runners.{i}"
+        if runner.kind == "ci" and runner.job_engine is None:
+            problems.append(
+                f"{key}.jobEngine: missing; a ci runner starts each job in a fresh container on the "
+                "node's rootless job engine, expected unix:///run/user/<uid>/docker.sock"
+            )
+        if runner.kind == "ci" and runner.env in ENVIRONMENTS:
+            problems.append(
+                f"{key}.env: a ci runner is named {CI_LABEL!r}, not after an environment it would deploy"
+            )
+        if runner.kind == "deploy" and runner.job_engine is not None:
+            problems.append(f"{key}.jobEngine: only a ci runner has a job engine; deploy runners use none")
+    ci_runners = [r for r in cfg.runners if r.kind == "ci"]
+    if len(ci_runners) > 1:
+        problems.append(f"{PROJECT}:runners: at most one runner of kind ci per stack")
     return problems
 
 
@@ -340,7 +406,7 @@ def _tailnet_problems(cfg: PlatformConfig) -> list[str]:
             problems.append(
                 f"{PROJECT}:nodes.{name}: expected sshUser and tailnetHostname (ssh:// over the tailnet)"
             )
-    tagged = [(f"runners.{i}.env", r.env) for i, r in enumerate(cfg.runners)]
+    tagged = [(f"runners.{i}.env", r.env) for i, r in enumerate(cfg.runners) if r.kind == "deploy"]
     tagged += [(f"environments.{i}.name", e.name) for i, e in enumerate(cfg.environments)]
     for key, name in tagged:
         if name not in ENVIRONMENTS:

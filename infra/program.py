@@ -34,9 +34,10 @@ from infra.components import (
 )
 from infra.components.app_environment import Images, RegistryPush
 from infra.components.node import RegistryLogin
+from infra.components.runner import sidecar_tags as runner_sidecar_tags
 from infra.config import PlatformConfig, RunnerConfig
 from infra.images import resolve
-from infra.tailnet_policy import GIT, node_tag, runner_tags
+from infra.tailnet_policy import GIT, node_tag
 
 
 @dataclass(frozen=True)
@@ -132,7 +133,7 @@ def sidecar_tags(cfg: PlatformConfig) -> dict[str, list[str]]:
     if cfg.registry:
         tags["ts-registry"] = [GIT]
     for runner in cfg.runners:
-        tags[f"ts-runner-{runner.env}"] = runner_tags(runner.env)
+        tags[f"ts-runner-{runner.env}"] = runner_sidecar_tags(runner)
     for env in cfg.environments:
         tags[f"ts-{env.name}"] = [node_tag(env.name)]
     return tags
@@ -221,6 +222,7 @@ def operator_platform(cfg: PlatformConfig, secrets: Secrets, images: dict[str, s
                 network=local_forgejo.network if local_forgejo else None,
                 sidecar_image=sidecar_image,
                 auth_key=platform.auth_key(f"ts-runner-{runner.env}"),
+                job_image=images["python-base"],
             ),
         )
     return platform

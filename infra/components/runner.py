@@ -1,10 +1,20 @@
-"""A Forgejo Actions runner for one environment, on that environment's node.
+"""A Forgejo Actions runner on a node: a deploy runner of one environment, or the untrusted ci runner.
 
-Jobs run in the runner's own container (label `<env>:host`): no Docker socket is handed to them and
-nothing runs privileged. The runner registers offline with a shared secret (`forgejo-runner
-create-runner-file`), which the operator also gives Forgejo (`forgejo forgejo-cli actions register`).
-With a tailnet, the runner reaches Forgejo and its node's SSH port through its own sidecar
-(tags `tag:ci`, `tag:ci-<env>`), whose HTTP proxy its jobs use.
+Two kinds, which never share a label (docs/delivery.md, "Runners and trust"):
+
+- **deploy** (label `deploy-<env>`): runs only the deploy job of pushes to its environment's branch,
+  in host mode in its own container. No Docker socket is handed to it and nothing runs privileged.
+- **ci** (label `ci`): runs pull requests and every job that needs no deploy secret. Each job runs in
+  a fresh container that the runner starts on the node's *rootless* job engine (a Docker engine run by
+  an unprivileged user, so whoever drives it is that user, not root), and that is removed after the
+  job. The job container mounts nothing of the runner's: the registration secret, the runner's
+  credentials file (`/data/.runner`, on a tmpfs) and the engine's socket stay in the runner's
+  container. The runner holds no deploy key, no passphrase and no other secret, and its sidecar's
+  tags (`tag:ci` only) reach Forgejo and the registry, never a node's SSH port.
+
+Every runner registers offline with its own shared secret (`forgejo-runner create-runner-file`),
+which the operator also gives Forgejo (`forgejo forgejo-cli actions register`). With a tailnet, the
+runner reaches Forgejo (and a deploy runner its node's SSH port) through its own sidecar.
 """
 
 from __future__ import annotations
@@ -28,11 +38,17 @@ from infra.components.container import (
 )
 from infra.components.sidecar import OUTBOUND_PROXY, SidecarArgs, tailscale_sidecar
 from infra.config import LoggingConfig, RunnerConfig
+from infra.tailnet_policy import CI, runner_tags
 
 RUNNER_USER = "1000:1000"
 """The runner image's unprivileged user, which owns /data."""
 SECRET_FILE = "/run/secrets/runner-secret"  # noqa: S105 (a path)
 CONFIG_FILE = "/etc/forgejo-runner/config.yml"
+CREDENTIALS_FILE = "/data/.runner"
+"""Written by `create-runner-file`: the runner's uuid and token, which is the registration secret itself
+(forgejo-runner internal/app/cmd/create-runner-file.go: `Token: args.Secret`)."""
+JOB_ENGINE_DIR = "/run/job-engine"
+"""Where the ci runner sees its job engine's runtime directory (`/run/user/<uid>` on the node)."""
 
 
 @dataclass(frozen=True)
@@ -47,6 +63,8 @@ class RunnerArgs:
     """Without a tailnet: the network on which Forgejo answers."""
     sidecar_image: str | None = None
     auth_key: pulumi.Input[str] | None = None
+    job_image: str = ""
+    """kind ci: the image each job's fresh container starts from."""
 
 
 def proxy_envs(proxy: str | None) -> dict[str, str]:
@@ -60,20 +78,45 @@ def proxy_envs(proxy: str | None) -> dict[str, str]:
     }
 
 
-def runner_config(cfg: RunnerConfig, *, proxy: str | None) -> dict[str, object]:
-    """The runner's config.yml: host-mode labels, one job at a time, no container options."""
+def job_engine_host(cfg: RunnerConfig) -> str:
+    """DOCKER_HOST of the ci runner: the rootless engine's socket, as mounted in its container."""
+    return f"unix://{JOB_ENGINE_DIR}/docker.sock"
+
+
+def runner_labels(cfg: RunnerConfig, *, job_image: str) -> list[str]:
+    """The runner's labels with their backend: `deploy-<env>:host`, or `ci:docker://<job image>`."""
+    if cfg.kind == "ci":
+        return [f"{cfg.label}:docker://{job_image}"]
+    return [f"{cfg.label}:host"]
+
+
+def runner_config(cfg: RunnerConfig, *, proxy: str | None, job_image: str) -> dict[str, object]:
+    """The runner's config.yml: its one label, one job at a time, and nothing of the runner for jobs.
+
+    `runner.envs` reach every job: they carry only proxy settings, never DOCKER_HOST or a secret.
+    `container.docker_host: "-"` keeps the engine's socket out of job containers, `valid_volumes: []`
+    lets a workflow mount nothing, and `network: ""` gives each job a network of its own
+    (forgejo-runner internal/pkg/config/config.example.yaml documents each key).
+    """
     envs = proxy_envs(proxy)
     return {
         "log": {"level": "info"},
         "runner": {
-            "file": "/data/.runner",
+            "file": CREDENTIALS_FILE,
             "capacity": 1,
             "timeout": "1h",
             "envs": envs,
-            "labels": [f"{label}:host" for label in cfg.labels],
+            "labels": runner_labels(cfg, job_image=job_image),
         },
         "cache": {"enabled": False},
-        "container": {"docker_host": "-", "privileged": False, "valid_volumes": []},
+        "container": {
+            "network": "",
+            "docker_host": "-",
+            "privileged": False,
+            "options": "",
+            "valid_volumes": [],
+            "force_pull": False,
+        },
     }
 
 
@@ -90,7 +133,7 @@ class Runner(pulumi.ComponentResource):
     def __init__(self, name: str, args: RunnerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(tokens.RUNNER, name, None, opts)
         cfg, provider = args.config, args.provider
-        data = volume(f"{name}-data", provider=provider, parent=self, holds_data=False)
+        untrusted = cfg.kind == "ci"
         network_mode: pulumi.Input[str] | None = None
         networks: list[docker.ContainerNetworksAdvancedArgs] = []
         depends: list[pulumi.Resource] = []
@@ -116,30 +159,52 @@ class Runner(pulumi.ComponentResource):
             proxy = OUTBOUND_PROXY
         elif args.network is not None:
             networks = [docker.ContainerNetworksAdvancedArgs(name=args.network.name)]
-        envs = proxy_envs(proxy)
+        envs: dict[str, pulumi.Input[str]] = dict(proxy_envs(proxy))
+        volumes: list[docker.ContainerVolumeArgs] = []
+        tmpfs: dict[str, str] = {}
+        user = RUNNER_USER
+        if untrusted:
+            # The runner runs as the job engine's user: only that uid may enter /run/user/<uid> (0700).
+            # Its credentials live on a tmpfs and are written again at each start.
+            uid = cfg.job_engine_uid
+            assert uid is not None, "config validation requires jobEngine for a ci runner"
+            user = f"{uid}:{uid}"
+            envs |= {"DOCKER_HOST": job_engine_host(cfg), "HOME": "/data"}
+            volumes.append(
+                docker.ContainerVolumeArgs(host_path=f"/run/user/{uid}", container_path=JOB_ENGINE_DIR)
+            )
+            tmpfs["/data"] = "rw,noexec,nosuid,size=64m"
+        else:
+            data = volume(f"{name}-data", provider=provider, parent=self, holds_data=False)
+            volumes.append(mount(data, "/data"))
+        config = runner_config(cfg, proxy=proxy, job_image=args.job_image)
         self.container = container(
             name,
             ContainerSpec(
                 image=args.image,
-                user=RUNNER_USER,
+                user=user,
                 command=["/bin/sh", "-c", start_script(cfg, args.forgejo_url)],
                 health=HealthCheck(["CMD", "pgrep", "-f", "forgejo-runner"], start_period="60s"),
                 memory_mb=cfg.memory_mb,
                 envs=envs,
-                volumes=[mount(data, "/data")],
+                volumes=volumes,
+                tmpfs=tmpfs,
                 uploads=[
-                    secret_file(SECRET_FILE, args.secret, owner="1000"),
-                    config_file(
-                        CONFIG_FILE, yaml.safe_dump(runner_config(cfg, proxy=proxy), sort_keys=False)
-                    ),
+                    secret_file(SECRET_FILE, args.secret, owner=user.split(":")[0]),
+                    config_file(CONFIG_FILE, yaml.safe_dump(config, sort_keys=False)),
                 ],
                 networks=networks,
                 network_mode=network_mode,
-                labels={"chocolate-factory.runner": cfg.env},
+                labels={"chocolate-factory.runner": cfg.env, "chocolate-factory.runner-kind": cfg.kind},
             ),
             provider=provider,
             parent=self,
             logging=args.logging,
             depends_on=depends,
         )
-        self.register_outputs({"labels": list(cfg.labels)})
+        self.register_outputs({"label": cfg.label, "kind": cfg.kind})
+
+
+def sidecar_tags(cfg: RunnerConfig) -> list[str]:
+    """Tags of a runner's sidecar: a deploy runner reaches its node; the ci runner only Forgejo."""
+    return [CI] if cfg.kind == "ci" else runner_tags(cfg.env)

@@ -23,6 +23,8 @@ EXPECTED = {
     "dev": {
         "ts-runner-dev": ("dev", "chocolate:index:Runner"),
         "runner-dev": ("dev", "chocolate:index:Runner"),
+        "ts-runner-ci": ("dev", "chocolate:index:Runner"),
+        "runner-ci": ("dev", "chocolate:index:Runner"),
         "ts-dev": ("dev", "chocolate:index:AppEnvironment"),
         "web-dev": ("dev", "chocolate:index:AppEnvironment"),
         "app-dev": ("dev", "chocolate:index:AppEnvironment"),

@@ -43,11 +43,13 @@ def test_registry_requires_htpasswd_allows_deletes_and_stores_on_a_volume(runs: 
     assert envs(runs["prod"].container("registry"))["REGISTRY_HTTP_ADDR"] == "127.0.0.1:5000"
 
 
-def test_runners_register_offline_with_their_label_and_get_no_docker(runs: dict[str, StackRun]) -> None:
+def test_deploy_runners_register_offline_with_their_deploy_label_and_get_no_docker(
+    runs: dict[str, StackRun],
+) -> None:
     for stack in ("dev", "prod", "local"):
         runner = runs[stack].container(f"runner-{stack}")
         config = yaml.safe_load(uploads(runner)["/etc/forgejo-runner/config.yml"]["content"])
-        assert config["runner"]["labels"] == [f"{stack}:host"]
+        assert config["runner"]["labels"] == [f"deploy-{stack}:host"]
         assert config["container"]["docker_host"] == "-"
         assert config["container"]["privileged"] is False
         script = runner.inputs["command"][-1]

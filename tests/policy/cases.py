@@ -300,11 +300,45 @@ CASES: tuple[Case, ...] = (
             ],
         ),
         "runner container 'runner-dev' mounts the Docker socket: volumes[0].hostPath = /var/run/docker.sock.",
-        "runner container 'runner-dev' sets DOCKER_HOST, which hands jobs a Docker daemon.",
+        "runner container 'runner-dev' sets DOCKER_HOST to unix:///var/run/docker.sock, which is not a "
+        "rootless job engine (unix:///<dir>/docker.sock with <dir> bound from /run/user/<uid> and the "
+        "container running as that uid).",
         "runner container 'runner-dev': /data/config.yml runs jobs privileged (container.privileged: true).",
         "runner container 'runner-dev': /data/config.yml passes --privileged to jobs (container.options).",
         "runner container 'runner-dev': /data/config.yml lets jobs mount /var/run/docker.sock "
         "(container.valid_volumes).",
+    ),
+    case(
+        "ci runner driving its rootless job engine",
+        RUNNERS,
+        f.runner(
+            user="1500:1500",
+            volumes=[{"hostPath": "/run/user/1500", "containerPath": "/run/job-engine"}],
+            envs=["DOCKER_HOST=unix:///run/job-engine/docker.sock"],
+        ),
+    ),
+    case(
+        "runner reaching a user's engine it does not run as",
+        RUNNERS,
+        f.runner(
+            volumes=[{"hostPath": "/run/user/1500", "containerPath": "/run/job-engine"}],
+            envs=["DOCKER_HOST=unix:///run/job-engine/docker.sock"],
+        ),
+        "runner container 'runner-dev' sets DOCKER_HOST to unix:///run/job-engine/docker.sock, which is not "
+        "a rootless job engine (unix:///<dir>/docker.sock with <dir> bound from /run/user/<uid> and the "
+        "container running as that uid).",
+    ),
+    case(
+        "runner reaching root's runtime directory",
+        RUNNERS,
+        f.runner(
+            user="0:0",
+            volumes=[{"hostPath": "/run/user/0", "containerPath": "/run/job-engine"}],
+            envs=["DOCKER_HOST=unix:///run/job-engine/docker.sock"],
+        ),
+        "runner container 'runner-dev' sets DOCKER_HOST to unix:///run/job-engine/docker.sock, which is not "
+        "a rootless job engine (unix:///<dir>/docker.sock with <dir> bound from /run/user/<uid> and the "
+        "container running as that uid).",
     ),
     case(
         "privileged runner",

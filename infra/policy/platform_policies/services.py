@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import configparser
+import posixpath
+import re
 from typing import Any, Final
 
 import yaml
@@ -15,7 +17,7 @@ from pulumi_policy import (
 
 from .containers import socket_mounts
 from .resources import CONTAINER, Container
-from .values import UNKNOWN, entries, is_unknown, mapping
+from .values import UNKNOWN, entries, is_unknown, known_str, mapping
 
 # Go's strconv.ParseBool, which Forgejo uses for its settings.
 _GO_TRUE: Final = frozenset({"1", "t", "T", "TRUE", "true", "True"})
@@ -182,6 +184,39 @@ def _runner_config_problems(file: str, config: dict[str, Any]) -> list[str]:
     return problems
 
 
+# A rootless Docker engine's socket lives in its user's runtime directory (Docker's rootless mode:
+# $XDG_RUNTIME_DIR/docker.sock, https://docs.docker.com/engine/security/rootless/). Whoever drives
+# that engine is that unprivileged user on the node, not root.
+_RUNTIME_DIR: Final = re.compile(r"^/run/user/([1-9][0-9]*)/?$")
+
+
+def rootless_job_engine(container: Container) -> str | None:
+    """The container path of the rootless job engine the runner reaches, when DOCKER_HOST names it.
+
+    That is the one engine a runner may reach (the ci runner's, where each job gets a fresh
+    container): DOCKER_HOST is `unix://<dir>/docker.sock`, `<dir>` is bind-mounted from
+    `/run/user/<uid>` with uid > 0, and the container runs as that uid (only it may enter the 0700
+    runtime directory), so the engine's root is that user, never the node's root.
+    """
+    docker_host = container.env("DOCKER_HOST")
+    if not isinstance(docker_host, str) or not docker_host.startswith("unix://"):
+        return None
+    directory = posixpath.dirname(docker_host.removeprefix("unix://"))
+    if posixpath.basename(docker_host) != "docker.sock":
+        return None
+    user = known_str(container.get("user")) or ""
+    for volume in entries(container.get("volumes")):
+        host = known_str(mapping(volume).get("hostPath")) or ""
+        match = _RUNTIME_DIR.match(host)
+        if (
+            match
+            and posixpath.normpath(str(mapping(volume).get("containerPath"))) == directory
+            and user.split(":")[0] == match.group(1)
+        ):
+            return directory
+    return None
+
+
 def _validate_runner(args: ResourceValidationArgs, report: ReportViolation) -> None:
     container = _container_with_role(args, "runner")
     if container is None:
@@ -192,8 +227,13 @@ def _validate_runner(args: ResourceValidationArgs, report: ReportViolation) -> N
     for mount in socket_mounts(container):
         report(f"runner container '{name}' mounts the Docker socket: {mount}.", None)
     docker_host = container.env("DOCKER_HOST")
-    if isinstance(docker_host, str) and docker_host not in ("", "-"):
-        report(f"runner container '{name}' sets DOCKER_HOST, which hands jobs a Docker daemon.", None)
+    if isinstance(docker_host, str) and docker_host not in ("", "-") and not rootless_job_engine(container):
+        report(
+            f"runner container '{name}' sets DOCKER_HOST to {docker_host}, which is not a rootless job "
+            "engine (unix:///<dir>/docker.sock with <dir> bound from /run/user/<uid> and the container "
+            "running as that uid).",
+            None,
+        )
     for file, config in _runner_configs(container):
         for problem in _runner_config_problems(file, config):
             report(f"runner container '{name}': {problem}.", None)
@@ -203,8 +243,10 @@ RUNNERS_UNPRIVILEGED: Final = ResourceValidationPolicy(
     name="runners-get-no-docker-socket-or-privileged-jobs",
     description=(
         "A CI runner gets no Docker socket and runs no privileged job: a job that reaches the daemon "
-        "owns the node and every environment on it. Fix: remove the socket mount, privileged=True and "
-        "DOCKER_HOST from the runner container; in its config.yml keep container.privileged: false, "
+        "owns the node and every environment on it. The one engine a runner may drive is a rootless "
+        "job engine (its socket bound from /run/user/<uid>, the runner running as that uid), which "
+        "jobs never see. Fix: remove the socket mount, privileged=True and any other DOCKER_HOST from "
+        "the runner container; in its config.yml keep container.privileged: false, "
         "container.docker_host: '-', and no docker.sock in container.options or container.valid_volumes."
     ),
     validate=_validate_runner,
