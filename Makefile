@@ -4,13 +4,26 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint types pytest bench sample-data venv services clean
+.PHONY: run test lint types pytest bench sample-data venv services lock clean
 
 venv:
 	@bash scripts/setup.sh venv
 
 services:
 	@bash scripts/setup.sh services
+
+## make lock: regenerate the hashed locks from constraints.txt (PyPI's sha256 of every file)
+#   requirements.lock      everything the virtualenv holds (app, infra, dev tools, pip, setuptools)
+#   app/requirements.lock  what the app image installs (the app's own dependencies)
+# constraints.txt is the one place versions are chosen; the locks add hashes and are never edited by
+# hand. PIP_CONFIG_FILE=/dev/null: the locks come from PyPI alone, whatever this machine's pip uses.
+LOCK_ENV := PIP_CONFIG_FILE=/dev/null PIP_FIND_LINKS= CUSTOM_COMPILE_COMMAND="make lock"
+LOCK_ARGS := --quiet --generate-hashes --strip-extras --no-emit-index-url --no-emit-find-links \
+    --index-url https://pypi.org/simple --constraint constraints.txt
+lock: venv
+	$(LOCK_ENV) $(VENV)/bin/pip-compile $(LOCK_ARGS) --allow-unsafe --all-extras --all-build-deps \
+	  --output-file requirements.lock pyproject.toml
+	$(LOCK_ENV) $(VENV)/bin/pip-compile $(LOCK_ARGS) --output-file app/requirements.lock pyproject.toml
 
 ## make run: start the app on http://127.0.0.1:8000 with its embedded defaults
 # Without a tailnet there is no Tailscale identity: this machine's own browser may read the analytics.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One set-up for `make run`, `make test` and `.ci/run`.
 #
-#   scripts/setup.sh venv       the virtualenv in .venv, installed from pyproject.toml + constraints.txt
+#   scripts/setup.sh venv       the virtualenv in .venv: every dependency from requirements.lock, each
+#                               file checked against its sha256 (--require-hashes), then the project
 #   scripts/setup.sh services   the Debian packages the tests need, and a running dockerd
 #   scripts/setup.sh all        both
 #
@@ -30,13 +31,17 @@ setup_venv() {
     fi
     # Reinstall only when the declared dependencies changed.
     local want
-    want="$(cat "$ROOT/pyproject.toml" "$ROOT/constraints.txt" | sha256sum | cut -d' ' -f1)"
+    want="$(cat "$ROOT/pyproject.toml" "$ROOT/requirements.lock" | sha256sum | cut -d' ' -f1)"
     if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
         return 0
     fi
-    log "installing the project and its pinned dependencies"
-    "$VENV/bin/pip" install --quiet --upgrade pip
-    "$VENV/bin/pip" install --quiet -c "$ROOT/constraints.txt" -e "$ROOT[dev,infra]"
+    # requirements.lock (made by `make lock` from constraints.txt) pins every package, pip and the
+    # build backend included, with the sha256 of each file PyPI serves: pip refuses any other file.
+    log "installing the hashed lock (requirements.lock), then the project without dependencies"
+    "$VENV/bin/python" -m pip install --quiet --require-hashes --only-binary :all: -r "$ROOT/requirements.lock"
+    # The project's own build uses the setuptools just installed from the lock (no isolated build
+    # environment, which would fetch an unhashed setuptools), and pulls in nothing else.
+    "$VENV/bin/python" -m pip install --quiet --no-deps --no-build-isolation -e "$ROOT"
     echo "$want" > "$stamp"
 }
 

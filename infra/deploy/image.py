@@ -1,8 +1,9 @@
 """Build the app image, push it to the registry, and name it by the digest the registry gave it.
 
-The wheelhouse holds the wheels of the app's dependencies, made on the build host with
-`pip wheel -c constraints.txt` (see `prepare_context`): the image's first stage installs from it
-without reaching an index, so the same Dockerfile builds on a runner and in an offline test.
+The wheelhouse holds the wheels of the app's dependencies, made on the build host from
+`app/requirements.lock` with `--require-hashes` (see `build_wheelhouse`). The image's first stage
+installs from the wheelhouse, again with `--require-hashes`, without reaching an index, so the same
+Dockerfile builds on a runner and in an offline test, and every file is the one the lock names.
 """
 
 from __future__ import annotations
@@ -18,6 +19,10 @@ DIGEST_IN_PUSH_OUTPUT = re.compile(r"digest: (sha256:[0-9a-f]{64})")
 # Where the app image's Dockerfile expects the wheelhouse in its build context (the repo root).
 WHEELHOUSE = REPO_ROOT / "build" / "wheelhouse"
 APP_DOCKERFILE = REPO_ROOT / "app" / "Dockerfile"
+LOCK_FILE = "requirements.lock"
+"""Every dependency's version and sha256 (`make lock` makes it from constraints.txt)."""
+APP_LOCK_FILE = "app/requirements.lock"
+"""The app image's dependencies (no dev or infra tools), versions and sha256 as in LOCK_FILE."""
 
 
 class ImageError(Exception):
@@ -34,26 +39,15 @@ def _run(argv: Sequence[str]) -> str:
 def build_wheelhouse(
     wheelhouse: Path = WHEELHOUSE, repo_root: Path = REPO_ROOT, python: str = sys.executable
 ) -> Path:
-    """Wheels of the app's pinned dependencies, of pip and of the build backend, in `wheelhouse`."""
+    """Wheels of the app's locked dependencies, of pip and of the build backend, in `wheelhouse`.
+
+    pip checks every file against the sha256 its lock lists: the app's dependencies against
+    `app/requirements.lock` (`--require-hashes`), pip and setuptools against `requirements.lock`.
+    """
     wheelhouse.mkdir(parents=True, exist_ok=True)
-    _run(
-        [
-            python,
-            "-m",
-            "pip",
-            "wheel",
-            "--quiet",
-            "--wheel-dir",
-            str(wheelhouse),
-            "--constraint",
-            str(repo_root / "constraints.txt"),
-            str(repo_root),
-            "pip",
-            "setuptools>=69",
-        ]
-    )
-    for own in wheelhouse.glob("chocolate_factory-*.whl"):
-        own.unlink()  # the image builds the project's own wheel from its sources
+    pip_wheel = [python, "-m", "pip", "wheel", "--quiet", "--wheel-dir", str(wheelhouse)]
+    _run([*pip_wheel, "--require-hashes", "--requirement", str(repo_root / APP_LOCK_FILE)])
+    _run([*pip_wheel, "--constraint", str(repo_root / LOCK_FILE), "pip", "setuptools"])
     return wheelhouse
 
 

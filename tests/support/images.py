@@ -34,7 +34,7 @@ def _lock() -> Iterator[None]:
 
 
 def _pins() -> str:
-    text = (REPO_ROOT / "constraints.txt").read_bytes() + (REPO_ROOT / "pyproject.toml").read_bytes()
+    text = (REPO_ROOT / "requirements.lock").read_bytes() + (REPO_ROOT / "pyproject.toml").read_bytes()
     return hashlib.sha256(text).hexdigest()
 
 
