@@ -93,12 +93,13 @@ def runner_labels(cfg: RunnerConfig, *, job_image: str) -> list[str]:
 def runner_config(cfg: RunnerConfig, *, proxy: str | None, job_image: str) -> dict[str, object]:
     """The runner's config.yml: its one label, one job at a time, and nothing of the runner for jobs.
 
-    `runner.envs` reach every job: they carry only proxy settings, never DOCKER_HOST or a secret.
-    `container.docker_host: "-"` keeps the engine's socket out of job containers, `valid_volumes: []`
-    lets a workflow mount nothing, and `network: ""` gives each job a network of its own
-    (forgejo-runner internal/pkg/config/config.example.yaml documents each key).
+    `runner.envs` reach every job: a deploy runner's carry only its sidecar's proxy, never DOCKER_HOST
+    or a secret; a ci job gets none (the proxy listens in the runner's network namespace, which a job
+    container does not share). `container.docker_host: "-"` keeps the engine's socket out of job
+    containers, `valid_volumes: []` lets a workflow mount nothing, and `network: ""` gives each job a
+    network of its own (forgejo-runner internal/pkg/config/config.example.yaml documents each key).
     """
-    envs = proxy_envs(proxy)
+    envs = proxy_envs(proxy) if cfg.kind == "deploy" else {}
     return {
         "log": {"level": "info"},
         "runner": {

@@ -77,6 +77,7 @@ def test_the_ci_runner_starts_every_job_in_a_fresh_container_on_a_rootless_engin
         "force_pull": False,
     }
     assert config["runner"]["capacity"] == 1
+    assert config["runner"]["envs"] == {}, "the runner's proxy is not reachable from a job container"
 
 
 def test_no_job_can_reach_a_runners_registration_secret(runs: dict[str, StackRun]) -> None:
@@ -91,6 +92,10 @@ def test_no_job_can_reach_a_runners_registration_secret(runs: dict[str, StackRun
     for stack, runner in runners:
         config = runner_config(runner)
         assert set(config["runner"]["envs"]) <= PROXY, f"{runner.name} hands jobs {config['runner']['envs']}"
+        # What each runner container gets, all of it: two files, and proxy (plus, for ci, engine) env.
+        assert set(uploads(runner)) == {SECRET_FILE, CONFIG_FILE}, runner.name
+        engine = {"DOCKER_HOST", "HOME"} if runner.name == "runner-ci" else set()
+        assert set(envs(runner)) - PROXY == engine, runner.name
         assert config["runner"]["file"] == "/data/.runner"
         secret = uploads(runner)[SECRET_FILE]
         assert (secret["permissions"], "uploads" in runner.secret_properties) == ("0400", True)
