@@ -154,7 +154,10 @@ def build_editable(wheel_directory, config_settings=None, metadata_directory=Non
 
 
 def _project(tmp_path: Path, lock: str) -> Path:
-    """A project with scripts/setup.sh, a dependency on `tinydep`, and `lock` as its requirements.lock."""
+    """A project with scripts/setup.sh, a dependency on `tinydep`, and `lock` as its requirements.lock.
+
+    No constraints.txt: the lock alone says what the virtualenv holds.
+    """
     project = tmp_path / "project"
     (project / "scripts").mkdir(parents=True)
     shutil.copy(REPO_ROOT / "scripts" / "setup.sh", project / "scripts" / "setup.sh")
@@ -165,7 +168,6 @@ def _project(tmp_path: Path, lock: str) -> Path:
         '[build-system]\nrequires = []\nbuild-backend = "backend"\nbackend-path = ["."]\n'
         '[project]\nname = "demo"\nversion = "0.1"\ndependencies = ["tinydep"]\n'
     )
-    (project / "constraints.txt").write_text("tinydep==1.0\n")
     (project / LOCK_FILE).write_text(lock)
     return project
 
