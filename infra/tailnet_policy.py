@@ -4,9 +4,10 @@ Who reaches what:
 - admins reach every port of the git, dev and prod nodes (and of their sidecars, which carry the
   node's tag), but not the runners' sidecars;
 - dashboard users reach the dashboards (HTTPS, 443) of dev and prod, nothing else;
-- runners (`tag:ci`) reach Forgejo and the registry on the git node (443), and each runner reaches
-  its own node only: SSH to deploy (`tag:ci-dev` -> `tag:dev:22`) and the dashboard's HTTPS port for
-  the smoke suite after a deploy (`tag:ci-dev` -> `tag:dev:443`).
+- runners (`tag:ci`) reach Forgejo and the registry on the git node (443), and each deploy runner
+  reaches its own node only: SSH to deploy (`tag:ci-dev` -> `tag:dev:22`) and the dashboard's HTTPS
+  port for the smoke suite after a deploy (`tag:ci-dev` -> `tag:dev:443`). The untrusted `ci` runner
+  is `tag:ci` alone: it reaches no node.
 
 Every rule has a test with accept and deny cases; Tailscale runs them before it accepts a change.
 """
