@@ -13,7 +13,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from infra.deploy.image import APP_DOCKERFILE, REPO_ROOT, WHEELHOUSE, build_image, build_wheelhouse
+from infra.deploy.image import (
+    APP_DOCKERFILE,
+    APP_LOCK_FILE,
+    LOCK_FILE,
+    REPO_ROOT,
+    WHEELHOUSE,
+    build_image,
+    build_wheelhouse,
+)
 from tests.support.docker import docker
 
 SIDECAR_DIR = REPO_ROOT / "sidecar"
@@ -34,7 +42,7 @@ def _lock() -> Iterator[None]:
 
 
 def _pins() -> str:
-    text = (REPO_ROOT / "requirements.lock").read_bytes() + (REPO_ROOT / "pyproject.toml").read_bytes()
+    text = b"".join((REPO_ROOT / name).read_bytes() for name in (APP_LOCK_FILE, LOCK_FILE, "pyproject.toml"))
     return hashlib.sha256(text).hexdigest()
 
 
