@@ -49,6 +49,9 @@ CREDENTIALS_FILE = "/data/.runner"
 (forgejo-runner internal/app/cmd/create-runner-file.go: `Token: args.Secret`)."""
 JOB_ENGINE_DIR = "/run/job-engine"
 """Where the ci runner sees its job engine's runtime directory (`/run/user/<uid>` on the node)."""
+JOB_ENGINE_HOST = f"unix://{JOB_ENGINE_DIR}/docker.sock"
+"""DOCKER_HOST of the ci runner. With `container.docker_host: "-"` the runner itself uses DOCKER_HOST
+and mounts no socket into jobs (forgejo-runner internal/app/cmd/daemon.go, getDockerSocketPath)."""
 
 
 @dataclass(frozen=True)
@@ -76,11 +79,6 @@ def proxy_envs(proxy: str | None) -> dict[str, str]:
         "HTTPS_PROXY": f"http://{proxy}",
         "NO_PROXY": "127.0.0.1,localhost",
     }
-
-
-def job_engine_host(cfg: RunnerConfig) -> str:
-    """DOCKER_HOST of the ci runner: the rootless engine's socket, as mounted in its container."""
-    return f"unix://{JOB_ENGINE_DIR}/docker.sock"
 
 
 def runner_labels(cfg: RunnerConfig, *, job_image: str) -> list[str]:
@@ -170,7 +168,7 @@ class Runner(pulumi.ComponentResource):
             uid = cfg.job_engine_uid
             assert uid is not None, "config validation requires jobEngine for a ci runner"
             user = f"{uid}:{uid}"
-            envs |= {"DOCKER_HOST": job_engine_host(cfg), "HOME": "/data"}
+            envs |= {"DOCKER_HOST": JOB_ENGINE_HOST, "HOME": "/data"}
             volumes.append(
                 docker.ContainerVolumeArgs(host_path=f"/run/user/{uid}", container_path=JOB_ENGINE_DIR)
             )
