@@ -341,6 +341,21 @@ CASES: tuple[Case, ...] = (
         "container running as that uid).",
     ),
     case(
+        "untrusted label in host mode",
+        RUNNERS,
+        f.runner(
+            uploads=[
+                {
+                    "file": "/data/config.yml",
+                    "content": "runner:\n  labels: ['deploy-dev:host', 'ci:host']\ncontainer:\n"
+                    "  docker_host: '-'\n",
+                }
+            ]
+        ),
+        "runner container 'runner-dev': /data/config.yml runs untrusted jobs (label 'ci:host') in the "
+        "runner's own container; expected 'ci:docker://<image>', a fresh container per job.",
+    ),
+    case(
         "privileged runner",
         RUNNERS,
         f.runner(privileged=True),

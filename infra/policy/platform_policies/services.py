@@ -165,9 +165,21 @@ def _runner_configs(container: Container) -> list[tuple[str, dict[str, Any]]]:
     return configs
 
 
+# The runs-on label of untrusted jobs (pull requests): infra.config.CI_LABEL. Such a job must never run
+# in the runner's own container (`ci:host`), where it could read the runner's registration secret.
+_UNTRUSTED_LABEL: Final = "ci"
+
+
 def _runner_config_problems(file: str, config: dict[str, Any]) -> list[str]:
     jobs = mapping(config.get("container"))
     problems = []
+    for label in entries(mapping(config.get("runner")).get("labels")):
+        name, _, backend = str(label).partition(":")
+        if name == _UNTRUSTED_LABEL and not backend.startswith("docker://"):
+            problems.append(
+                f"{file} runs untrusted jobs (label {label!r}) in the runner's own container; "
+                f"expected '{_UNTRUSTED_LABEL}:docker://<image>', a fresh container per job"
+            )
     if jobs.get("privileged") is True:
         problems.append(f"{file} runs jobs privileged (container.privileged: true)")
     options = str(jobs.get("options") or "")
@@ -247,7 +259,8 @@ RUNNERS_UNPRIVILEGED: Final = ResourceValidationPolicy(
         "job engine (its socket bound from /run/user/<uid>, the runner running as that uid), which "
         "jobs never see. Fix: remove the socket mount, privileged=True and any other DOCKER_HOST from "
         "the runner container; in its config.yml keep container.privileged: false, "
-        "container.docker_host: '-', and no docker.sock in container.options or container.valid_volumes."
+        "container.docker_host: '-', and no docker.sock in container.options or container.valid_volumes; "
+        "give the untrusted label 'ci' a docker:// backend, never host mode."
     ),
     validate=_validate_runner,
     enforcement_level=EnforcementLevel.MANDATORY,
