@@ -36,7 +36,7 @@ from infra.components.app_environment import Images, RegistryPush
 from infra.components.node import RegistryLogin
 from infra.config import PlatformConfig, RunnerConfig
 from infra.images import resolve
-from infra.tailnet_policy import GIT, node_tag, runner_tags
+from infra.tailnet_policy import ADMINS, GIT, build_policy, node_tag, runner_tags
 
 
 @dataclass(frozen=True)
@@ -241,6 +241,10 @@ def app_environments(
     }
     if cfg.tailnet.admins:
         analytics["CF_ANALYTICS_ADMINS"] = json.dumps(list(cfg.tailnet.admins))
+        # Production batches are written by the tailnet's admins: the policy file's own group, so the
+        # app and the tailnet agree on who that is (app/bi/writers.py).
+        analytics["CF_TAILNET_GROUPS"] = json.dumps(build_policy(cfg.tailnet)["groups"], sort_keys=True)
+        analytics["CF_PRODUCTION_WRITERS"] = json.dumps([ADMINS])
     envs: dict[str, AppEnvironment] = {}
     for env in cfg.environments if cfg.declares("environments") else ():
         envs[env.name] = AppEnvironment(

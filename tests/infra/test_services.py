@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import yaml
 
 from tests.infra.harness import StackRun
@@ -77,6 +79,9 @@ def test_environment_wiring_sidecar_nginx_app_and_proxy(runs: dict[str, StackRun
     assert {"name": "cf-prod", "aliases": ["app-prod"]} in app.inputs["networksAdvanced"]
     assert envs(app)["CF_ANALYTICS_LOCALAPI_URL"] == "http://proxy-prod:8765"
     assert envs(app)["CF_ANALYTICS_PLAN_USER_LIMIT"] == "6"
+    assert json.loads(envs(app)["CF_PRODUCTION_WRITERS"]) == ["group:admins"]
+    groups = json.loads(envs(app)["CF_TAILNET_GROUPS"])
+    assert groups["group:admins"] == ["operator@chocolatefactory.example"], "the policy file's own group"
     assert proxy.inputs["user"] == "10001:10001"
     assert {
         "volumeName": "ts-prod-socket",
