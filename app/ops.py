@@ -72,7 +72,10 @@ class JobRunModel(BaseModel):
 
     started_at: datetime
     finished_at: datetime | None
-    status: Literal["running", "ok", "error"]
+    status: Literal["running", "ok", "error", "abandoned"] = Field(
+        description="abandoned: the process running it died before it finished (marked when another "
+        "took over the scheduler lease)"
+    )
     detail: str | None
     holder: str
 
@@ -85,9 +88,9 @@ class JobModel(BaseModel):
     trigger: str
     next_run_at: datetime | None = Field(description="next run in this process (null: scheduler not running)")
     last_run: JobRunModel | None
-    last_error: JobRunModel | None
+    last_error: JobRunModel | None = Field(description="the newest run that failed or was abandoned")
     runs: int
-    failures: int
+    failures: int = Field(description="runs that failed or were abandoned")
 
 
 class LeaseModel(BaseModel):
