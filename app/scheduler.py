@@ -86,6 +86,7 @@ class ScheduledJob:
     trigger: TriggerFactory
     description: str
     run_on_start: bool = False
+    tailnet_figures: bool = False  # its run details count the tailnet's devices, users or requests
 
 
 JOBS: list[ScheduledJob] = [
@@ -116,6 +117,7 @@ JOBS: list[ScheduledJob] = [
         every(lambda s: s.analytics_snapshot_interval_seconds),
         "store the tailnet's devices, users and traffic (history for uptime and users over time)",
         run_on_start=True,
+        tailnet_figures=True,
     ),
     ScheduledJob(
         "ingest-access-log",
@@ -123,18 +125,21 @@ JOBS: list[ScheduledJob] = [
         every(lambda s: s.analytics_ingest_interval_seconds),
         "store nginx's new access-log lines with their user and device",
         run_on_start=True,
+        tailnet_figures=True,
     ),
     ScheduledJob(
         "log-tailnet-status",
         log_tailnet_status_job,
         every(lambda s: s.analytics_status_log_interval_seconds),
         "one log line: devices by kind, online, users against the plan",
+        tailnet_figures=True,
     ),
     ScheduledJob(
         "prune-analytics",
         prune_analytics_job,
         every(lambda s: 86400),
         "delete access-log requests and tailnet snapshots older than CF_ANALYTICS_RETENTION_DAYS",
+        tailnet_figures=True,
     ),
     ScheduledJob(
         "prune-job-runs",
@@ -238,6 +243,7 @@ class JobRun:
 class JobStatus:
     name: str
     description: str
+    tailnet_figures: bool
     trigger: str
     next_run_at: datetime | None
     last_run: JobRun | None
@@ -481,6 +487,7 @@ async def job_statuses(
                 JobStatus(
                     name=job.name,
                     description=job.description,
+                    tailnet_figures=job.tailnet_figures,
                     trigger=str(job.trigger(settings)),
                     next_run_at=next_run_at(job.name),
                     last_run=_job_run(last_run),
