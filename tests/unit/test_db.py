@@ -96,3 +96,25 @@ async def test_batches_stored_before_writers_were_recorded_keep_working_after_th
         }
     finally:
         await db.dispose()
+
+
+async def test_database_errors_do_not_carry_the_values_of_the_statement(tmp_path: Path) -> None:
+    """The app logs database errors; their text must not hold what a user sent (a login, a question)."""
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'app.db'}")
+    try:
+        await db.migrate(COMPONENT)
+        async with db.begin() as conn:
+            await conn.execute(widgets.insert().values(id=1))
+        try:
+            async with db.begin() as conn:
+                await conn.execute(
+                    sa.text("INSERT INTO widgets (id, colour) VALUES (:id, :colour)"),
+                    {"id": 1, "colour": "zoe.quokka@chocolate.example"},
+                )
+        except sa.exc.IntegrityError as error:
+            assert "UNIQUE constraint failed" in str(error)
+            assert "zoe.quokka" not in str(error)
+        else:
+            raise AssertionError("the duplicate key must raise")
+    finally:
+        await db.dispose()
