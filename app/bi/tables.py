@@ -30,6 +30,8 @@ weather = sa.Table(
     sa.Column("fetched_at", UTCDateTime(), nullable=False),
 )
 
+#: Longest writer login stored (an e-mail address's limit).
+WRITER_MAX_LENGTH = 320
 #: The writer recorded for the labelled sample batches of `make sample-data`: a label, not a login.
 SAMPLE_WRITER = "sample-data"
 
@@ -46,7 +48,7 @@ production_batches = sa.Table(
     sa.Column("created_at", UTCDateTime(), nullable=False, doc="when it was written"),
     sa.Column(
         "written_by",
-        sa.String(320),
+        sa.String(WRITER_MAX_LENGTH),
         nullable=True,
         doc="login (or label: sample-data) that wrote it; null: written before writers were recorded",
     ),

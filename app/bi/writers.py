@@ -21,6 +21,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 
+from app.bi.tables import WRITER_MAX_LENGTH
 from app.context import AppContext, get_context
 from app.identity import from_loopback, tailnet_login, via_trusted_proxy
 from app.settings import Settings
@@ -44,6 +45,8 @@ def check_writer(login: str, settings: Settings) -> str:
     login = login.strip()
     if not login:
         raise WriterRefused("no writer given: name a login of CF_PRODUCTION_WRITERS")
+    if len(login) > WRITER_MAX_LENGTH:
+        raise WriterRefused(f"the writer's login is longer than {WRITER_MAX_LENGTH} characters")
     local = settings.production_local_writer.strip()
     if login.casefold() in allowed_writers(settings) or (local and login.casefold() == local.casefold()):
         return login

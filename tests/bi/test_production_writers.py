@@ -135,3 +135,12 @@ def test_an_unknown_group_in_the_writers_stops_the_app_naming_both_settings(tmp_
 
     with pytest.raises(ValueError, match="CF_PRODUCTION_WRITERS names group:ops.*CF_TAILNET_GROUPS"):
         Settings(production_writers=["group:ops"], tailnet_groups={"group:admins": ["ana@example.com"]})
+
+
+def test_a_writer_longer_than_the_stored_column_is_refused_before_anything_is_written() -> None:
+    from app.bi.writers import WriterRefused, check_writer
+    from app.settings import Settings
+
+    long_login = "a" * 400 + "@example.com"
+    with pytest.raises(WriterRefused, match="longer than 320 characters"):
+        check_writer(long_login, Settings(production_writers=[long_login]))
