@@ -97,3 +97,14 @@ def test_the_app_reads_the_anthropic_key_from_a_file_not_its_environment(runs: d
     assert uploads(app)["/run/secrets/anthropic-api-key"]["content"] == "placeholder-anthropicApiKey"
     assert envs(app)["CF_ANTHROPIC_API_KEY_FILE"] == "/run/secrets/anthropic-api-key"
     assert app.inputs.get("command") is None, "the image's own entry point starts the app"
+
+
+def test_production_writers_are_the_tailnet_admins_and_the_local_stack_names_a_local_writer(
+    runs: dict[str, StackRun],
+) -> None:
+    prod = envs(runs["prod"].container("app-prod"))
+    assert json.loads(prod["CF_PRODUCTION_WRITERS"]) == ["group:admins"]
+    assert "CF_PRODUCTION_LOCAL_WRITER" not in prod, "on the tailnet every writer is a login"
+    local = envs(runs["local"].container("app-local"))
+    assert local["CF_PRODUCTION_LOCAL_WRITER"] == "local-operator"
+    assert "CF_PRODUCTION_WRITERS" not in local, "no tailnet: no login may write"
