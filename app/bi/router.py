@@ -316,11 +316,14 @@ async def list_batches(
     return BatchesOut(
         start=period_start,
         end=period_end,
-        batches=[
-            BatchOut.model_validate(b).model_copy(update={} if show_writers else {"written_by": None})
-            for b in batches
-        ],
+        batches=[_batch_out(b, show_writers) for b in batches],
     )
+
+
+def _batch_out(batch: queries.Batch, show_writer: bool) -> BatchOut:
+    """The batch as listed; its writer's login only for those who may see logins (the analytics' admins)."""
+    listed = BatchOut.model_validate(batch)
+    return listed if show_writer else listed.model_copy(update={"written_by": None})
 
 
 @router.get("/bi/freshness", response_model=FreshnessListOut)
