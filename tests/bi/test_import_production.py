@@ -1,4 +1,4 @@
-"""`python -m app.bi.import_production FILE`, run as an operator runs it, against a real SQLite file."""
+"""`python -m app.bi.import_production --as LOGIN FILE`, run as an operator runs it, on a real SQLite file."""
 
 from __future__ import annotations
 
