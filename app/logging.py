@@ -9,7 +9,8 @@ WARNING (SQLAlchemy every statement's parameters, aiosqlite every call with its 
 SDK whole prompts as "Request options", httpx and httpcore URLs and connection details), so they stay at
 WARNING even when CF_LOG_LEVEL is DEBUG. Uvicorn's access lines keep the path but not the query string
 (filters such as `?user=<login>`), and the engine hides SQL parameters from its error messages
-(app/db.py). Logins are recorded where an admin needs them: nginx's access log and the analytics.
+(app/db.py). The app's own messages name no login either (a malformed access-log line is reported by
+its offset). Logins are recorded where an admin needs them: nginx's access log and the analytics.
 """
 
 from __future__ import annotations
