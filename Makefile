@@ -3,8 +3,11 @@ VENV := .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Without a tailnet there is no Tailscale login: production batches written from this machine (the API
+# from loopback, `make import-batches`) are recorded as written by this name (app/bi/writers.py).
+LOCAL_WRITER ?= local-operator
 
-.PHONY: run test lint types pytest bench sample-data venv services lock clean
+.PHONY: run test lint types pytest bench sample-data import-batches venv services lock clean
 
 venv:
 	@bash scripts/setup.sh venv
@@ -28,11 +31,16 @@ lock: venv
 ## make run: start the app on http://127.0.0.1:8000 with its embedded defaults
 # Without a tailnet there is no Tailscale identity: this machine's own browser may read the analytics.
 run: venv
-	CF_ANALYTICS_ALLOW_LOCAL=$${CF_ANALYTICS_ALLOW_LOCAL:-true} $(PY) -m app --host $(HOST) --port $(PORT)
+	CF_ANALYTICS_ALLOW_LOCAL=$${CF_ANALYTICS_ALLOW_LOCAL:-true} CF_PRODUCTION_LOCAL_WRITER=$(LOCAL_WRITER) \
+		$(PY) -m app --host $(HOST) --port $(PORT)
 
 ## make sample-data: load the labelled sample dataset into the local database
 sample-data: venv
 	$(PY) -m app.bi.sample_data
+
+## make import-batches FILE=batches.csv: import production batches as the local writer
+import-batches: venv
+	CF_PRODUCTION_LOCAL_WRITER=$(LOCAL_WRITER) $(PY) -m app.bi.import_production --as $(LOCAL_WRITER) $(FILE)
 
 ## make test: lint, types and every test layer (services are installed and started first)
 test: venv services lint types pytest

@@ -132,7 +132,11 @@ class Database:
             if parsed.database and parsed.database != ":memory:":
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
             connect_args["timeout"] = busy_timeout_ms / 1000
-        self.engine: AsyncEngine = create_async_engine(url, connect_args=connect_args, pool_pre_ping=True)
+        # hide_parameters: statement parameters (logins, questions) appear neither in SQLAlchemy's logs nor
+        # in the text of its errors, which the app logs (docs.sqlalchemy.org, create_engine.hide_parameters).
+        self.engine: AsyncEngine = create_async_engine(
+            url, connect_args=connect_args, pool_pre_ping=True, hide_parameters=True
+        )
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas(busy_timeout_ms))
 

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from app.context import AppContext
 from app.db import Database, utc_now
-from app.tables import scheduler_job_runs
+from app.tables import FAILED_STATUSES, scheduler_job_runs
 
 CHUNK_ROWS = 20_000
 
@@ -22,7 +22,7 @@ def _kept_run_ids() -> sa.CompoundSelect[tuple[int]]:
     """Per job: the id of its newest run and of its newest failed run."""
     runs = scheduler_job_runs.c
     newest = sa.select(sa.func.max(runs.id)).group_by(runs.job)
-    newest_error = sa.select(sa.func.max(runs.id)).where(runs.status == "error").group_by(runs.job)
+    newest_error = sa.select(sa.func.max(runs.id)).where(runs.status.in_(FAILED_STATUSES)).group_by(runs.job)
     return sa.union(newest, newest_error)
 
 

@@ -19,8 +19,10 @@ HTTP_REQUESTS = Counter(
 HTTP_LATENCY = Histogram(
     "cf_http_request_duration_seconds", "time to answer an HTTP request", ["method", "route"]
 )
-JOB_RUNS = Counter("cf_job_runs_total", "scheduled job runs by outcome (ok, error)", ["job", "outcome"])
-JOB_FAILURES = Counter("cf_job_failures_total", "scheduled job runs that raised", ["job"])
+JOB_RUNS = Counter(
+    "cf_job_runs_total", "scheduled job runs by outcome (ok, error, abandoned)", ["job", "outcome"]
+)
+JOB_FAILURES = Counter("cf_job_failures_total", "scheduled job runs that raised or were abandoned", ["job"])
 JOB_SKIPPED = Counter(
     "cf_job_skipped_total", "job runs skipped because another process holds the scheduler lease", ["job"]
 )

@@ -16,10 +16,11 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from app import __version__, metrics
+from app.analytics.access import is_analytics_reader
 from app.bi import queries
 from app.context import AppContext, get_context
 from app.db import utc_now
-from app.scheduler import JOBS, JobScheduler, default_holder_id, job_statuses
+from app.scheduler import JOBS, JobScheduler, JobStatus, default_holder_id, job_statuses
 
 router = APIRouter(tags=["ops"])
 Context = Annotated[AppContext, Depends(get_context)]
@@ -72,9 +73,17 @@ class JobRunModel(BaseModel):
 
     started_at: datetime
     finished_at: datetime | None
-    status: Literal["running", "ok", "error"]
-    detail: str | None
+    status: Literal["running", "ok", "error", "abandoned"] = Field(
+        description="abandoned: the process running it died before it finished (marked when another "
+        "took over the scheduler lease)"
+    )
+    detail: str | None = Field(description="what the run did, or its error")
     holder: str
+    detail_hidden: bool = Field(
+        default=False,
+        description="true when `detail` holds tailnet figures (devices, users, requests) and the reader is "
+        "not a tailnet admin (CF_ANALYTICS_ADMINS): it is then null",
+    )
 
 
 class JobModel(BaseModel):
@@ -85,9 +94,9 @@ class JobModel(BaseModel):
     trigger: str
     next_run_at: datetime | None = Field(description="next run in this process (null: scheduler not running)")
     last_run: JobRunModel | None
-    last_error: JobRunModel | None
+    last_error: JobRunModel | None = Field(description="the newest run that failed or was abandoned")
     runs: int
-    failures: int
+    failures: int = Field(description="runs that failed or were abandoned")
 
 
 class LeaseModel(BaseModel):
@@ -223,9 +232,26 @@ async def prometheus_metrics(ctx: Context) -> Response:
     return metrics.metrics_response()
 
 
+def _job(status: JobStatus, show_tailnet_figures: bool) -> JobModel:
+    job = JobModel.model_validate(status)
+    if not status.tailnet_figures or show_tailnet_figures:
+        return job
+    hidden = {"detail": None, "detail_hidden": True}
+    return job.model_copy(
+        update={
+            "last_run": job.last_run.model_copy(update=hidden) if job.last_run else None,
+            "last_error": job.last_error.model_copy(update=hidden) if job.last_error else None,
+        }
+    )
+
+
 @router.get("/scheduler/jobs", response_model=JobsResponse)
 async def scheduler_jobs(request: Request, ctx: Context) -> JobsResponse:
-    """Every registered job: trigger, next run, last run and last error (runs of all processes)."""
+    """Every registered job: trigger, next run, last run and last error (runs of all processes).
+
+    The details of the analytics jobs count the tailnet's devices, users and requests: only tailnet
+    admins (the analytics' own rule, app/analytics/access.py) see them; others get `detail_hidden`.
+    """
     scheduler = _scheduler(request)
     if scheduler is not None:
         statuses = await scheduler.status()
@@ -233,8 +259,9 @@ async def scheduler_jobs(request: Request, ctx: Context) -> JobsResponse:
     else:
         statuses = await job_statuses(ctx.db, JOBS, ctx.settings)
         lease = None
+    show_tailnet_figures = is_analytics_reader(request, ctx.settings)
     return JobsResponse(
         scheduler=_scheduler_state(ctx, scheduler),
         lease=LeaseModel.model_validate(lease) if lease else None,
-        jobs=[JobModel.model_validate(s) for s in statuses],
+        jobs=[_job(s, show_tailnet_figures) for s in statuses],
     )

@@ -24,6 +24,13 @@ server alike. Runs of other processes are skipped (counted in `cf_job_skipped_to
 once per interval however many workers start. When the lease changes hands, the new holder also skips
 a run that the previous one made less than half an interval before. Every run is recorded in
 `scheduler_job_runs`.
+
+Runs of a dead process
+----------------------
+A process killed mid-run (`kill -9`, out of memory, power loss) leaves its run `running`. The lease says
+when that process is gone: whoever takes the lease over (it expired, or was released) marks every run
+still `running` from another holder, or from before this process started (a restarted container keeps
+its hostname and often its pid), as `abandoned`. An abandoned run counts as a failure.
 """
 
 from __future__ import annotations
@@ -55,7 +62,7 @@ from app.db import Database, upsert, utc_now
 from app.errors import ExpectedFailure
 from app.job_history import prune_job_runs_job
 from app.settings import Settings
-from app.tables import scheduler_job_runs, scheduler_lease
+from app.tables import FAILED_STATUSES, scheduler_job_runs, scheduler_lease
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +86,7 @@ class ScheduledJob:
     trigger: TriggerFactory
     description: str
     run_on_start: bool = False
+    tailnet_figures: bool = False  # its run details count the tailnet's devices, users or requests
 
 
 JOBS: list[ScheduledJob] = [
@@ -109,6 +117,7 @@ JOBS: list[ScheduledJob] = [
         every(lambda s: s.analytics_snapshot_interval_seconds),
         "store the tailnet's devices, users and traffic (history for uptime and users over time)",
         run_on_start=True,
+        tailnet_figures=True,
     ),
     ScheduledJob(
         "ingest-access-log",
@@ -116,18 +125,21 @@ JOBS: list[ScheduledJob] = [
         every(lambda s: s.analytics_ingest_interval_seconds),
         "store nginx's new access-log lines with their user and device",
         run_on_start=True,
+        tailnet_figures=True,
     ),
     ScheduledJob(
         "log-tailnet-status",
         log_tailnet_status_job,
         every(lambda s: s.analytics_status_log_interval_seconds),
         "one log line: devices by kind, online, users against the plan",
+        tailnet_figures=True,
     ),
     ScheduledJob(
         "prune-analytics",
         prune_analytics_job,
         every(lambda s: 86400),
         "delete access-log requests and tailnet snapshots older than CF_ANALYTICS_RETENTION_DAYS",
+        tailnet_figures=True,
     ),
     ScheduledJob(
         "prune-job-runs",
@@ -231,6 +243,7 @@ class JobRun:
 class JobStatus:
     name: str
     description: str
+    tailnet_figures: bool
     trigger: str
     next_run_at: datetime | None
     last_run: JobRun | None
@@ -252,6 +265,8 @@ class JobScheduler:
         self.lease = SchedulerLease(
             ctx.db, settings.scheduler_instance_id or default_holder_id(), settings.scheduler_lease_seconds
         )
+        self.started_at = utc_now()
+        self._lease_lock = asyncio.Lock()  # the renewal and the jobs' checks take the lease one at a time
         self.scheduler = AsyncIOScheduler(
             timezone="UTC",
             job_defaults={
@@ -267,7 +282,7 @@ class JobScheduler:
 
     async def start(self) -> None:
         try:
-            await self.lease.acquire()
+            await self._hold_lease()
         except Exception:
             log.exception("could not read the scheduler lease; retrying on the renew interval")
         start_now = utc_now()
@@ -305,14 +320,55 @@ class JobScheduler:
 
     async def _renew_lease(self) -> None:
         try:
-            await self.lease.acquire()
+            await self._hold_lease()
         except Exception:
             log.exception("scheduler lease renewal failed")
+
+    async def _hold_lease(self) -> bool:
+        """Take or renew the lease; on taking it, mark the runs its previous holders left behind."""
+        async with self._lease_lock:
+            was_held = self.lease.held
+            holds = await self.lease.acquire()
+            if holds and not was_held:
+                await self._abandon_dead_runs()
+            return holds
+
+    async def _abandon_dead_runs(self) -> None:
+        """Mark `abandoned` the runs still `running` that no live process will finish.
+
+        Called once this process holds the lease, which it got only because the previous holder's
+        expired or was released: runs of other holders, and this holder id's runs from before this
+        process started, belong to a process that is gone.
+        """
+        runs = scheduler_job_runs.c
+        dead = (runs.status == "running") & (
+            (runs.holder != self.lease.holder) | (runs.started_at < self.started_at)
+        )
+        async with self.ctx.db.begin() as conn:
+            left = (await conn.execute(sa.select(runs.id, runs.job, runs.holder).where(dead))).all()
+            if not left:
+                return
+            await conn.execute(
+                scheduler_job_runs.update()
+                .where(runs.id.in_([row.id for row in left]), runs.status == "running")
+                .values(
+                    status="abandoned",
+                    detail=f"its process stopped before the run finished; marked when "
+                    f"{self.lease.holder} took over the scheduler lease",
+                )
+            )
+        for row in left:
+            metrics.JOB_RUNS.labels(row.job, "abandoned").inc()
+            metrics.JOB_FAILURES.labels(row.job).inc()
+        log.warning(
+            "job runs of a stopped process marked abandoned",
+            extra={"fields": {"runs": len(left), "jobs": sorted({row.job for row in left})}},
+        )
 
     async def _execute(self, job: ScheduledJob) -> None:
         """Run `job` if this process holds the lease, and record the run."""
         try:
-            holds = await self.lease.acquire()
+            holds = await self._hold_lease()
         except Exception:
             log.exception(
                 "scheduler lease check failed; skipping this run", extra={"fields": {"job": job.name}}
@@ -416,12 +472,14 @@ async def job_statuses(
                 sa.select(scheduler_job_runs).where(runs.job == job.name).order_by(runs.id.desc()).limit(1)
             )
             last_run = (await conn.execute(newest)).first()
-            last_error = (await conn.execute(newest.where(runs.status == "error"))).first()
+            last_error = (await conn.execute(newest.where(runs.status.in_(FAILED_STATUSES)))).first()
             counts = (
                 await conn.execute(
                     sa.select(
                         sa.func.count(),
-                        sa.func.coalesce(sa.func.sum(sa.case((runs.status == "error", 1), else_=0)), 0),
+                        sa.func.coalesce(
+                            sa.func.sum(sa.case((runs.status.in_(FAILED_STATUSES), 1), else_=0)), 0
+                        ),
                     ).where(runs.job == job.name)
                 )
             ).one()
@@ -429,6 +487,7 @@ async def job_statuses(
                 JobStatus(
                     name=job.name,
                     description=job.description,
+                    tailnet_figures=job.tailnet_figures,
                     trigger=str(job.trigger(settings)),
                     next_run_at=next_run_at(job.name),
                     last_run=_job_run(last_run),

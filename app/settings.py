@@ -130,6 +130,44 @@ class Settings(BaseSettings):
     def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
         return tuple(ipaddress.ip_network(entry.strip(), strict=False) for entry in self.trusted_proxies)
 
+    tailnet_groups: dict[str, list[str]] = Field(
+        default={},
+        description="the tailnet policy file's groups and their logins (JSON object, e.g. "
+        '{"group:admins": ["ana@example.com"]}); the Pulumi program passes the policy\'s own groups',
+    )
+
+    # --- production writes (who may record batches; see app/bi/writers.py) ---------------------
+    production_writers: list[str] = Field(
+        default=[],
+        description="Tailscale logins and groups of CF_TAILNET_GROUPS allowed to record production "
+        'batches (JSON list, e.g. ["ana@example.com", "group:admins"]); empty: nobody',
+    )
+    production_local_writer: str = Field(
+        default="",
+        max_length=100,
+        description="without a tailnet (`make run`): the writer recorded for batches posted from this "
+        "machine (loopback) and allowed as `--as` of the CSV import; empty: none",
+    )
+
+    @field_validator("tailnet_groups")
+    @classmethod
+    def _groups_are_named_groups(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for name in value:
+            if not name.startswith("group:") or name == "group:":
+                raise ValueError(f"CF_TAILNET_GROUPS: {name!r} is not a group name (group:<name>)")
+        return value
+
+    @model_validator(mode="after")
+    def _writer_groups_exist(self) -> Settings:
+        groups = [entry for entry in self.production_writers if entry.startswith("group:")]
+        unknown = [group for group in groups if group not in self.tailnet_groups]
+        if unknown:
+            raise ValueError(
+                f"CF_PRODUCTION_WRITERS names {', '.join(unknown)}, which CF_TAILNET_GROUPS does not define "
+                f"(defined: {', '.join(sorted(self.tailnet_groups)) or 'none'})"
+            )
+        return self
+
     # --- chat ------------------------------------------------------------------------------------
     anthropic_api_key: SecretStr | None = Field(
         default=None,

@@ -23,10 +23,13 @@ scheduler_job_runs = sa.Table(
     sa.Column("holder", sa.String(200), nullable=False),
     sa.Column("started_at", UTCDateTime(), nullable=False),
     sa.Column("finished_at", UTCDateTime(), nullable=True),
-    sa.Column("status", sa.String(16), nullable=False, doc="running, ok or error"),
+    sa.Column("status", sa.String(16), nullable=False, doc="running, ok, error or abandoned"),
     sa.Column("detail", sa.Text, nullable=True, doc="what the run did, or its error"),
     sa.Index("ix_scheduler_job_runs_job_started", "job", "started_at"),
 )
+
+#: Run statuses that count as failures: the job raised, or its process died before it finished.
+FAILED_STATUSES = ("error", "abandoned")
 
 MIGRATIONS: list[Migration] = [
     Migration(1, "scheduler lease and job runs", create_tables(scheduler_lease, scheduler_job_runs)),

@@ -37,7 +37,7 @@ from infra.components.node import RegistryLogin
 from infra.components.runner import sidecar_tags as runner_sidecar_tags
 from infra.config import PlatformConfig, RunnerConfig
 from infra.images import resolve
-from infra.tailnet_policy import GIT, node_tag
+from infra.tailnet_policy import ADMINS, GIT, build_policy, node_tag
 
 
 @dataclass(frozen=True)
@@ -243,6 +243,10 @@ def app_environments(
     }
     if cfg.tailnet.admins:
         analytics["CF_ANALYTICS_ADMINS"] = json.dumps(list(cfg.tailnet.admins))
+        # Production batches are written by the tailnet's admins: the policy file's own group, so the
+        # app and the tailnet agree on who that is (app/bi/writers.py).
+        analytics["CF_TAILNET_GROUPS"] = json.dumps(build_policy(cfg.tailnet)["groups"], sort_keys=True)
+        analytics["CF_PRODUCTION_WRITERS"] = json.dumps([ADMINS])
     envs: dict[str, AppEnvironment] = {}
     for env in cfg.environments if cfg.declares("environments") else ():
         envs[env.name] = AppEnvironment(

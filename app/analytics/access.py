@@ -51,6 +51,15 @@ def authorize(request: Request, settings: Settings) -> Viewer:
     )
 
 
+def is_analytics_reader(request: Request, settings: Settings) -> bool:
+    """Whether the request may see tailnet identities and figures (the rule of `authorize`)."""
+    try:
+        authorize(request, settings)
+    except HTTPException:
+        return False
+    return True
+
+
 def require_analytics_reader(request: Request, ctx: Annotated[AppContext, Depends(get_context)]) -> Viewer:
     """FastAPI dependency for every endpoint that shows tailnet identities."""
     return authorize(request, ctx.settings)

@@ -84,7 +84,7 @@ class _Batch:
     records: list[dict[str, Any]]
     malformed: int
     consumed: int
-    first_malformed: bytes | None
+    first_malformed: int | None  # byte offset of the first malformed line: its text may hold a login
 
 
 def _head(fd: int, length: int) -> tuple[int, str]:
@@ -147,7 +147,8 @@ def read_batch(fh: BinaryIO, max_lines: int) -> _Batch:
     records: list[dict[str, Any]] = []
     malformed = 0
     consumed = 0
-    first_malformed: bytes | None = None
+    first_malformed: int | None = None
+    start = fh.tell()
     for _ in range(max_lines):
         line = fh.readline(MAX_LINE_BYTES)
         if not line:
@@ -168,7 +169,8 @@ def read_batch(fh: BinaryIO, max_lines: int) -> _Batch:
         record = parse_line(line)
         if record is None:
             malformed += 1
-            first_malformed = first_malformed or line[:200]
+            if first_malformed is None:
+                first_malformed = start + consumed - len(line)
         else:
             records.append(record)
     return _Batch(records, malformed, consumed, first_malformed)
@@ -309,7 +311,7 @@ class AccessLogIngester:
     ) -> None:
         """Read `fh` from `position.offset` to its last complete line, one transaction per batch."""
         fh.seek(position.offset)
-        first_malformed: bytes | None = None
+        first_malformed: int | None = None
         malformed_before = result.malformed
         reading = asyncio.ensure_future(asyncio.to_thread(read_batch, fh, self.batch_lines))
         try:
@@ -319,7 +321,8 @@ class AccessLogIngester:
                     break
                 # The file is read on while this batch is stored: parsing and SQLite overlap.
                 reading = asyncio.ensure_future(asyncio.to_thread(read_batch, fh, self.batch_lines))
-                first_malformed = first_malformed or batch.first_malformed
+                if first_malformed is None:
+                    first_malformed = batch.first_malformed
                 if position.head_length < HEAD_BYTES:
                     position.head_length, position.head_hash = _head(fh.fileno(), HEAD_BYTES)
                 await _with_identities(batch.records, self.resolver)
@@ -335,8 +338,9 @@ class AccessLogIngester:
             with contextlib.suppress(Exception):
                 await reading
         if first_malformed is not None:
+            # The offset, not the line: a line of the access log names its user (see app/logging.py).
             log.warning(
-                "access log %s: %d malformed line(s) skipped, e.g. %r",
+                "access log %s: %d malformed line(s) skipped, the first at byte %d",
                 fh.name,
                 result.malformed - malformed_before,
                 first_malformed,

@@ -1,4 +1,8 @@
-"""`python -m app.bi.import_production FILE`: import production batches from a CSV file.
+"""`python -m app.bi.import_production --as LOGIN FILE`: import production batches from a CSV file.
+
+`--as` names who writes the batches: a login allowed by `CF_PRODUCTION_WRITERS` (or one of its groups,
+see app/bi/writers.py), or `CF_PRODUCTION_LOCAL_WRITER` on a machine without a tailnet. It is recorded
+with every batch stored.
 
 The header names the columns, in any order: `started_at,ended_at,product,kg,kwh`. Times are ISO 8601;
 a time without a UTC offset is read as Spanish local time (Europe/Madrid). Commas or semicolons
@@ -6,8 +10,8 @@ separate fields; with semicolons, decimals may use a comma (`12,5`), as Spanish 
 
 Good rows are stored (source `csv`); a batch already stored (same start and product) is skipped, so
 importing a file twice stores it once. Bad rows are reported on stderr by line number and stored
-nowhere. Exit status: 0 all rows good, 1 some rows bad (the good ones were kept), 2 the file itself
-could not be read.
+nowhere. Exit status: 0 all rows good, 1 some rows bad (the good ones were kept), 2 nothing imported:
+the file itself could not be read, or the writer is not allowed.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from pydantic import ValidationError
 
 from app.bi.production import BatchIn, insert_batches
 from app.bi.tariff import SPAIN
+from app.bi.writers import WriterRefused, check_writer
 from app.db import Database
 from app.settings import Settings
 
@@ -98,17 +103,17 @@ def _describe(exc: ValueError) -> str:
     return f"started_at/ended_at: {exc}"
 
 
-async def import_csv(db: Database, text: str) -> ImportReport:
+async def import_csv(db: Database, text: str, writer: str) -> ImportReport:
     good, errors = parse_rows(text)
-    ids, duplicates = await insert_batches(db, [batch for _line, batch in good], "csv")
+    ids, duplicates = await insert_batches(db, [batch for _line, batch in good], "csv", writer)
     return ImportReport(imported=len(ids), duplicates=duplicates, errors=errors)
 
 
-async def _run(path: Path, text: str, settings: Settings) -> int:
+async def _run(path: Path, text: str, settings: Settings, writer: str) -> int:
     db = Database(settings.database_url, settings.db_busy_timeout_ms)
     try:
         await db.migrate()
-        report = await import_csv(db, text)
+        report = await import_csv(db, text, writer)
     except CsvFormatError as exc:
         print(f"{path}: {exc}", file=sys.stderr)
         return 2
@@ -127,8 +132,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m app.bi.import_production", description=__doc__.split("\n")[0]
     )
+    parser.add_argument(
+        "--as",
+        dest="writer",
+        required=True,
+        metavar="LOGIN",
+        help="who writes the batches: a login of CF_PRODUCTION_WRITERS (recorded with each batch)",
+    )
     parser.add_argument("file", type=Path, help="CSV file with started_at,ended_at,product,kg,kwh")
     args = parser.parse_args(argv)
+    settings = Settings()
+    try:
+        writer = check_writer(args.writer, settings)
+    except WriterRefused as refused:
+        print(f"nothing imported: {refused}", file=sys.stderr)
+        return 2
     try:
         text = args.file.read_text(encoding="utf-8-sig")
     except OSError as exc:
@@ -137,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     except UnicodeDecodeError:
         print(f"cannot read {args.file}: not UTF-8 text (save the CSV as UTF-8)", file=sys.stderr)
         return 2
-    return asyncio.run(_run(args.file, text, Settings()))
+    return asyncio.run(_run(args.file, text, settings, writer))
 
 
 if __name__ == "__main__":

@@ -33,8 +33,13 @@ class BatchIn(BaseModel):
         return self
 
 
-async def insert_batches(db: Database, batches: Sequence[BatchIn], source: str) -> tuple[list[int], int]:
-    """Store batches not yet stored (same start and product); returns (new ids, duplicates skipped)."""
+async def insert_batches(
+    db: Database, batches: Sequence[BatchIn], source: str, written_by: str
+) -> tuple[list[int], int]:
+    """Store batches not yet stored (same start and product) as written by `written_by` now.
+
+    Returns (new ids, duplicates skipped); a duplicate keeps its original writer.
+    """
     ids: list[int] = []
     duplicates = 0
     now = utc_now()
@@ -58,6 +63,7 @@ async def insert_batches(db: Database, batches: Sequence[BatchIn], source: str) 
                     kwh=batch.kwh,
                     source=source,
                     created_at=now,
+                    written_by=written_by,
                 )
             )
             ids.append(int(result.inserted_primary_key[0]))

@@ -131,6 +131,8 @@ class Batch:
     kg: float
     kwh: float
     source: str
+    written_at: datetime
+    written_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -342,6 +344,8 @@ async def list_batches(db: Database, start: datetime, end: datetime, limit: int 
                 kg=row.kg,
                 kwh=row.kwh,
                 source=row.source,
+                written_at=row.created_at,
+                written_by=row.written_by,
             )
             for row in rows
         ]

@@ -9,18 +9,21 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.analytics.access import is_analytics_reader
 from app.bi import queries
 from app.bi.production import BatchIn, insert_batches
 from app.bi.tariff import TariffPeriod, hour_start
+from app.bi.writers import require_production_writer
 from app.context import AppContext, get_context
 from app.db import utc_now
 
 router = APIRouter(tags=["bi"])
 Context = Annotated[AppContext, Depends(get_context)]
+Writer = Annotated[str, Depends(require_production_writer)]
 
 
 class PricePointOut(BaseModel):
@@ -124,6 +127,10 @@ class BatchOut(BaseModel):
     kg: float
     kwh: float
     source: str = Field(description="api, csv or sample")
+    written_at: datetime = Field(description="when the batch was recorded")
+    written_by: str | None = Field(
+        description="who recorded it (a login, or sample-data); shown to tailnet admins only, else null"
+    )
 
 
 class BatchesOut(BaseModel):
@@ -278,15 +285,24 @@ def _aware(value: datetime | None, name: str) -> datetime | None:
     return value
 
 
-@router.post("/production/batches", response_model=BatchCreated, status_code=201)
-async def record_batch(ctx: Context, batch: BatchIn) -> BatchCreated:
-    """Record one production batch (source `api`). Recording the same start and product twice stores one."""
-    ids, duplicates = await insert_batches(ctx.db, [batch], "api")
+@router.post(
+    "/production/batches",
+    response_model=BatchCreated,
+    status_code=201,
+    responses={403: {"description": "not a writer of CF_PRODUCTION_WRITERS"}},
+)
+async def record_batch(ctx: Context, batch: BatchIn, writer: Writer) -> BatchCreated:
+    """Record one production batch (source `api`). Recording the same start and product twice stores one.
+
+    Needs a writer allowed by CF_PRODUCTION_WRITERS (app/bi/writers.py), recorded with the batch.
+    """
+    ids, duplicates = await insert_batches(ctx.db, [batch], "api", writer)
     return BatchCreated(id=ids[0] if ids else None, duplicate=duplicates > 0)
 
 
 @router.get("/production/batches", response_model=BatchesOut)
 async def list_batches(
+    request: Request,
     ctx: Context,
     days: PeriodDays = None,
     start: PeriodStart = None,
@@ -296,11 +312,18 @@ async def list_batches(
     """Batches that started in the period, newest first."""
     period_start, period_end = _period(days, start, end)
     batches = await queries.list_batches(ctx.db, period_start, period_end, limit)
+    show_writers = is_analytics_reader(request, ctx.settings)
     return BatchesOut(
         start=period_start,
         end=period_end,
-        batches=[BatchOut.model_validate(b) for b in batches],
+        batches=[_batch_out(b, show_writers) for b in batches],
     )
+
+
+def _batch_out(batch: queries.Batch, show_writer: bool) -> BatchOut:
+    """The batch as listed; its writer's login only for those who may see logins (the analytics' admins)."""
+    listed = BatchOut.model_validate(batch)
+    return listed if show_writer else listed.model_copy(update={"written_by": None})
 
 
 @router.get("/bi/freshness", response_model=FreshnessListOut)

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from app.bi.tables import energy_prices, production_batches, weather
+from app.bi.tables import SAMPLE_WRITER, energy_prices, production_batches, weather
 from app.bi.tariff import SPAIN, hour_start, is_p3_day, tariff_period
 from app.db import Database, upsert, utc_now
 from app.settings import Settings
@@ -129,7 +129,7 @@ async def load_sample_data(db: Database, days: int = 30, now: datetime | None = 
             )
         }
         new_batches = [
-            b | {"source": SOURCE, "created_at": now}
+            b | {"source": SOURCE, "created_at": now, "written_by": SAMPLE_WRITER}
             for b in batches
             if (b["started_at"], b["product"]) not in existing
         ]

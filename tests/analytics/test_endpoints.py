@@ -6,6 +6,7 @@ trusted web container, a tailnet device directly, or this machine.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Callable
@@ -314,3 +315,47 @@ async def test_history_older_than_the_retention_is_deleted_and_newer_kept(
     assert detail.startswith("1 requests and 0 snapshots")
     assert [e["path"] for e in access["entries"]] == ["/recent"]
     assert uptime["snapshots"] == 1
+
+
+async def test_scheduler_jobs_show_tailnet_figures_to_admins_only(
+    tmp_path: Path, tailscaled: StandInTailscaled
+) -> None:
+    dead = "http://127.0.0.1:9"  # the public data sources: a closed local port, no outside traffic
+    settings = settings_for(
+        tmp_path,
+        tailscaled,
+        scheduler_enabled=True,
+        ree_base_url=dead,
+        open_meteo_base_url=dead,
+        analytics_status_log_interval_seconds=1,
+    )
+
+    async def jobs(http: httpx.AsyncClient) -> dict[str, Any]:
+        body = (await http.get("/scheduler/jobs")).json()
+        return {job["name"]: job for job in body["jobs"]}
+
+    async with running(settings) as app, client(app) as admin:
+        deadline = time.monotonic() + 20
+        ran = ("snapshot-tailnet", "log-tailnet-status")
+        while time.monotonic() < deadline:
+            seen = await jobs(admin)
+            if all((seen[name]["last_run"] or {}).get("status") == "ok" for name in ran):
+                break
+            await asyncio.sleep(0.2)
+        shown = await jobs(admin)
+        assert "users" in shown["snapshot-tailnet"]["last_run"]["detail"], shown["snapshot-tailnet"]
+        assert shown["snapshot-tailnet"]["last_run"]["detail_hidden"] is False
+
+        viewers = {
+            "not an admin": client(app, WEB, "ana@chocolate.example"),
+            "tagged device": client(app, WEB, None),
+            "forged login from a tailnet device": client(app, "100.101.3.30", ADMIN),
+        }
+        for who, viewer in viewers.items():
+            async with viewer as http:
+                hidden = await jobs(http)
+            for name in ("snapshot-tailnet", "log-tailnet-status", "ingest-access-log"):
+                run = hidden[name]["last_run"]
+                assert run is not None and run["detail"] is None and run["detail_hidden"] is True, (who, name)
+            assert hidden["ingest-prices"]["last_run"]["detail_hidden"] is False, "other jobs stay visible"
+            assert hidden["ingest-prices"]["last_error"]["detail"], "and so do their errors"

@@ -59,11 +59,16 @@ class AppStack:
 
 
 def app_env(data_dir: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The environment every benchmarked or fuzzed app runs with: its own data dir, no scheduler."""
+    """The environment every benchmarked or fuzzed app runs with: its own data dir, no scheduler.
+
+    Requests come from this machine, as under `make run`: they may read the analytics and write
+    production batches (as the local writer `bench`), so the write path is measured and fuzzed too.
+    """
     return {
         "CF_DATA_DIR": str(data_dir),
         "CF_SCHEDULER_ENABLED": "false",
         "CF_ANALYTICS_ALLOW_LOCAL": "true",
+        "CF_PRODUCTION_LOCAL_WRITER": "bench",
         **(extra or {}),
     }
 

@@ -21,7 +21,15 @@ from tests.support.services import RunningService, free_port, http_answers, pyth
 @pytest.fixture
 def app(tmp_path: Path, ree: StandIn, open_meteo: StandIn) -> Iterator[RunningService]:
     port = free_port()
-    env = app_env(tmp_path / "data", ree, open_meteo, CF_ENVIRONMENT="dev", CF_GIT_COMMIT="abc1234")
+    env = app_env(
+        tmp_path / "data",
+        ree,
+        open_meteo,
+        CF_ENVIRONMENT="dev",
+        CF_GIT_COMMIT="abc1234",
+        CF_TRUSTED_PROXIES='["127.0.0.1"]',
+        CF_PRODUCTION_WRITERS='["ana@example.com"]',
+    )
     with service(
         "app-http",
         app_argv(port),
@@ -103,6 +111,7 @@ def test_dashboard_queries_answer_from_the_stored_prices_and_weather(app: Runnin
 
 
 def test_batches_recorded_over_http_appear_in_the_production_summary(app: RunningService) -> None:
+    writer = {"Tailscale-User-Login": "ana@example.com"}
     batch = {
         "started_at": "2026-11-02T08:00:00+01:00",
         "ended_at": "2026-11-02T12:00:00+01:00",
@@ -110,12 +119,14 @@ def test_batches_recorded_over_http_appear_in_the_production_summary(app: Runnin
         "kg": 400,
         "kwh": 220,
     }
-    created = httpx.post(f"{app.url}/production/batches", json=batch)
+    created = httpx.post(f"{app.url}/production/batches", json=batch, headers=writer)
     assert created.status_code == 201 and created.json()["duplicate"] is False
-    again = httpx.post(f"{app.url}/production/batches", json=batch)
+    again = httpx.post(f"{app.url}/production/batches", json=batch, headers=writer)
     assert again.json() == {"id": None, "duplicate": True}
     bad = httpx.post(
-        f"{app.url}/production/batches", json={**batch, "ended_at": batch["started_at"], "kg": 0}
+        f"{app.url}/production/batches",
+        json={**batch, "ended_at": batch["started_at"], "kg": 0},
+        headers=writer,
     )
     assert bad.status_code == 422
     assert {tuple(e["loc"][-1:]) for e in bad.json()["detail"]} >= {("kg",)}

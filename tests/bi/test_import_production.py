@@ -1,4 +1,4 @@
-"""`python -m app.bi.import_production FILE`, run as an operator runs it, against a real SQLite file."""
+"""`python -m app.bi.import_production --as LOGIN FILE`, run as an operator runs it, on a real SQLite file."""
 
 from __future__ import annotations
 
@@ -20,13 +20,18 @@ not a time,2026-06-09T11:00,white,300,174
 """
 
 
-def _import(path: Path, data_dir: Path) -> subprocess.CompletedProcess[str]:
+WRITERS = {"CF_PRODUCTION_WRITERS": '["ana@example.com"]'}
+
+
+def _import(
+    path: Path, data_dir: Path, writer: str = "ana@example.com", env: dict[str, str] = WRITERS
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        python_argv("-m", "app.bi.import_production", str(path)),
+        python_argv("-m", "app.bi.import_production", "--as", writer, str(path)),
         capture_output=True,
         text=True,
         cwd=REPO_ROOT,
-        env={**os.environ, "CF_DATA_DIR": str(data_dir)},
+        env={**os.environ, "CF_DATA_DIR": str(data_dir), **env},
         timeout=60,
     )
 
@@ -84,3 +89,32 @@ def test_the_example_file_shipped_with_the_app_imports_cleanly(tmp_path: Path) -
     result = _import(REPO_ROOT / "app" / "sample_data" / "production_batches.csv", tmp_path / "data")
     assert result.returncode == 0, result.stderr
     assert len(_batches(tmp_path / "data")) == 3
+
+
+def test_the_import_records_the_writer_it_names(tmp_path: Path) -> None:
+    path = tmp_path / "batches.csv"
+    path.write_text(CSV)
+    _import(path, tmp_path / "data", writer="Ana@Example.com")
+    with sqlite3.connect(tmp_path / "data" / "app.db") as conn:
+        writers = conn.execute("SELECT written_by, created_at FROM production_batches").fetchall()
+    assert len(writers) == 2
+    assert {writer for writer, _at in writers} == {"Ana@Example.com"}
+    assert all(at for _writer, at in writers)
+
+
+def test_a_writer_not_in_the_setting_imports_nothing_and_is_told_which_setting(tmp_path: Path) -> None:
+    path = tmp_path / "batches.csv"
+    path.write_text(CSV)
+    refused = _import(path, tmp_path / "data", writer="eve@example.com")
+    assert refused.returncode == 2
+    assert "eve@example.com may not record production batches" in refused.stderr
+    assert "CF_PRODUCTION_WRITERS" in refused.stderr
+    assert not (tmp_path / "data" / "app.db").exists(), "nothing was written"
+
+
+def test_the_local_writer_imports_on_a_machine_without_a_tailnet(tmp_path: Path) -> None:
+    path = tmp_path / "batches.csv"
+    path.write_text(CSV)
+    local = {"CF_PRODUCTION_LOCAL_WRITER": "local-operator", "CF_PRODUCTION_WRITERS": "[]"}
+    result = _import(path, tmp_path / "data", writer="local-operator", env=local)
+    assert "2 batch(es) imported" in result.stdout, result.stderr

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import yaml
 
 from tests.infra.harness import StackRun
@@ -79,6 +81,9 @@ def test_environment_wiring_sidecar_nginx_app_and_proxy(runs: dict[str, StackRun
     assert {"name": "cf-prod", "aliases": ["app-prod"]} in app.inputs["networksAdvanced"]
     assert envs(app)["CF_ANALYTICS_LOCALAPI_URL"] == "http://proxy-prod:8765"
     assert envs(app)["CF_ANALYTICS_PLAN_USER_LIMIT"] == "6"
+    assert json.loads(envs(app)["CF_PRODUCTION_WRITERS"]) == ["group:admins"]
+    groups = json.loads(envs(app)["CF_TAILNET_GROUPS"])
+    assert groups["group:admins"] == ["operator@chocolatefactory.example"], "the policy file's own group"
     assert proxy.inputs["user"] == "10001:10001"
     assert {
         "volumeName": "ts-prod-socket",
@@ -94,3 +99,14 @@ def test_the_app_reads_the_anthropic_key_from_a_file_not_its_environment(runs: d
     assert uploads(app)["/run/secrets/anthropic-api-key"]["content"] == "placeholder-anthropicApiKey"
     assert envs(app)["CF_ANTHROPIC_API_KEY_FILE"] == "/run/secrets/anthropic-api-key"
     assert app.inputs.get("command") is None, "the image's own entry point starts the app"
+
+
+def test_production_writers_are_the_tailnet_admins_and_the_local_stack_names_a_local_writer(
+    runs: dict[str, StackRun],
+) -> None:
+    prod = envs(runs["prod"].container("app-prod"))
+    assert json.loads(prod["CF_PRODUCTION_WRITERS"]) == ["group:admins"]
+    assert "CF_PRODUCTION_LOCAL_WRITER" not in prod, "on the tailnet every writer is a login"
+    local = envs(runs["local"].container("app-local"))
+    assert local["CF_PRODUCTION_LOCAL_WRITER"] == "local-operator"
+    assert "CF_PRODUCTION_WRITERS" not in local, "no tailnet: no login may write"

@@ -48,3 +48,73 @@ async def test_a_failing_migration_leaves_earlier_ones_recorded(tmp_path: Path) 
         assert await db.migrate([("demo", components[0][1][:1])]) == []
     finally:
         await db.dispose()
+
+
+async def test_batches_stored_before_writers_were_recorded_keep_working_after_the_migration(
+    tmp_path: Path,
+) -> None:
+    """A database of the first schema (no `written_by`), with an API batch and a sample batch, migrated."""
+    from datetime import UTC, datetime, timedelta
+
+    from app.bi.queries import list_batches
+    from app.db import UTCDateTime, schema_migrations
+
+    first_schema = sa.Table(
+        "production_batches",
+        sa.MetaData(),
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("started_at", UTCDateTime(), nullable=False, index=True),
+        sa.Column("ended_at", UTCDateTime(), nullable=False),
+        sa.Column("product", sa.String(100), nullable=False),
+        sa.Column("kg", sa.Float, nullable=False),
+        sa.Column("kwh", sa.Float, nullable=False),
+        sa.Column("source", sa.String(40), nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+    )
+    start = datetime(2026, 6, 8, 5, tzinfo=UTC)
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'app.db'}")
+    try:
+        async with db.begin() as conn:
+            await conn.run_sync(lambda c: schema_migrations.create(c, checkfirst=True))
+            await conn.run_sync(first_schema.create)
+            await conn.execute(
+                schema_migrations.insert().values(component="bi", version=1, description="first schema")
+            )
+            row = {"ended_at": start + timedelta(hours=4), "kg": 400.0, "kwh": 220.0, "created_at": start}
+            await conn.execute(
+                first_schema.insert(),
+                [
+                    row | {"started_at": start, "product": "dark 70%", "source": "api"},
+                    row | {"started_at": start, "product": "white", "source": "sample"},
+                ],
+            )
+        assert "bi:2" in await db.migrate()
+        batches = await list_batches(db, start, start + timedelta(days=1))
+        assert {(b.product, b.written_by, b.written_at) for b in batches} == {
+            ("dark 70%", None, start),
+            ("white", "sample-data", start),
+        }
+    finally:
+        await db.dispose()
+
+
+async def test_database_errors_do_not_carry_the_values_of_the_statement(tmp_path: Path) -> None:
+    """The app logs database errors; their text must not hold what a user sent (a login, a question)."""
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'app.db'}")
+    try:
+        await db.migrate(COMPONENT)
+        async with db.begin() as conn:
+            await conn.execute(widgets.insert().values(id=1))
+        try:
+            async with db.begin() as conn:
+                await conn.execute(
+                    sa.text("INSERT INTO widgets (id, colour) VALUES (:id, :colour)"),
+                    {"id": 1, "colour": "zoe.quokka@chocolate.example"},
+                )
+        except sa.exc.IntegrityError as error:
+            assert "UNIQUE constraint failed" in str(error)
+            assert "zoe.quokka" not in str(error)
+        else:
+            raise AssertionError("the duplicate key must raise")
+    finally:
+        await db.dispose()

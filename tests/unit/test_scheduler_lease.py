@@ -77,3 +77,29 @@ def test_every_registered_job_has_a_unique_name_and_an_interval_from_settings() 
     assert {"ingest-prices", "ingest-weather", "backfill-gaps"} <= set(names)
     intervals = {job.name: str(job.trigger(Settings(prices_interval_seconds=120))) for job in JOBS}
     assert intervals["ingest-prices"] == "interval[0:02:00]"
+
+
+async def test_a_restart_under_the_same_holder_id_marks_the_runs_of_its_dead_predecessor(
+    tmp_path: Path, db: Database
+) -> None:
+    """A restarted container keeps its hostname (and often its pid): its old runs are still abandoned."""
+    from app.db import utc_now
+    from app.tables import scheduler_job_runs
+
+    async with db.begin() as conn:
+        await conn.execute(
+            scheduler_job_runs.insert().values(
+                job="demo", holder="app-prod", started_at=utc_now(), status="running"
+            )
+        )
+    settings = Settings(data_dir=tmp_path, scheduler_instance_id="app-prod", scheduler_run_on_start=False)
+    jobs = [ScheduledJob("demo", lambda ctx: asyncio.sleep(0, "done"), every(lambda s: 3600), "a demo job")]
+    async with httpx.AsyncClient() as http:
+        scheduler = JobScheduler(AppContext.create(settings, db, http), jobs)
+        await scheduler.start()
+        try:
+            (status,) = await scheduler.status()
+        finally:
+            await scheduler.shutdown()
+    assert status.last_run is not None and status.last_run.status == "abandoned"
+    assert status.last_error == status.last_run and status.failures == 1
