@@ -54,6 +54,9 @@ class QuestionRecord:
     context_tokens: int
     cost_eur: float
     latency_ms: float
+    tool_calls: int = 0
+    grounded: bool | None = None
+    unsupported_figures: int | None = None
 
 
 async def record(db: Database, item: QuestionRecord) -> None:
@@ -78,6 +81,9 @@ async def record(db: Database, item: QuestionRecord) -> None:
                 context_tokens=item.context_tokens,
                 cost_eur=item.cost_eur,
                 latency_ms=item.latency_ms,
+                tool_calls=item.tool_calls,
+                grounded=item.grounded,
+                unsupported_figures=item.unsupported_figures,
             )
         )
 
@@ -99,6 +105,10 @@ def _figures(rows: Sequence[Any]) -> dict[str, Any]:
         "questions": len(rows),
         "failures": sum(1 for row in rows if row.failure and row.failure != "no_key"),
         "degraded": sum(1 for row in rows if row.degraded),
+        "tool_calls": sum(row.tool_calls or 0 for row in rows),
+        "grounded": sum(1 for row in rows if row.grounded is True),
+        "ungrounded": sum(1 for row in rows if row.grounded is False),
+        "unsupported_figures": sum(row.unsupported_figures or 0 for row in rows),
         "input_tokens": sum(row.input_tokens for row in rows),
         "output_tokens": sum(row.output_tokens for row in rows),
         "cache_write_tokens": sum(row.cache_write_tokens for row in rows),
@@ -126,6 +136,9 @@ async def summary(db: Database, days: int, now: datetime | None = None) -> dict[
                     chat_questions.c.cache_read_tokens,
                     chat_questions.c.cost_eur,
                     chat_questions.c.latency_ms,
+                    chat_questions.c.tool_calls,
+                    chat_questions.c.grounded,
+                    chat_questions.c.unsupported_figures,
                 ).where(chat_questions.c.day >= first_day)
             )
         ).all()
