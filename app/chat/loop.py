@@ -84,12 +84,9 @@ class ToolLoop:
                 if not turn.tool_uses:
                     raise ClaudeFailure("malformed", "stop_reason tool_use without a tool_use block")
                 results = await self._run_tools(turn.tool_uses)
-                messages += [
-                    {"role": "assistant", "content": turn.content},
-                    {"role": "user", "content": results},
-                ]
+                messages = [*_continued(messages, turn), {"role": "user", "content": results}]
             elif turn.stop_reason == "pause_turn":
-                messages += [{"role": "assistant", "content": turn.content}]
+                messages = _continued(messages, turn)
             elif turn.stop_reason in ("max_tokens", "model_context_window_exceeded"):
                 raise ClaudeFailure("max_tokens", f"the answer stopped at {turn.stop_reason}")
             elif turn.stop_reason == "refusal":
