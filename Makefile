@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint types pytest bench sample-data venv services clean
+.PHONY: run test lint types pytest bench eval-chat sample-data venv services clean
 
 venv:
 	@bash scripts/setup.sh venv
@@ -38,6 +38,11 @@ pytest: venv
 ## make bench: measure speed and memory, write build/bench/report.json
 bench: venv services
 	$(PY) -m tests.bench
+
+## make eval-chat: score the assistant on 45 questions (scripted model, keyword path; the real model
+## too when ANTHROPIC_API_KEY is set); writes build/eval/report.md and report.json
+eval-chat: venv
+	$(PY) -m tests.eval.chat --out build/eval
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache

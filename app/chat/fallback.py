@@ -26,7 +26,7 @@ Language = Literal["es", "en"]
 # fmt: off
 TOPIC_KEYWORDS: dict[str, tuple[str, ...]] = {
     "window": (
-        "barat*", "cheap*", "mejor hora", "mejores horas", "best time", "best hour*", "ventana*", "window*",
+        "barat*", "barato", "barata", "cheap*", "mejor", "mejores", "best", "ventana*", "window*",
         "optim*", "valle", "off peak", "programar", "planific*", "schedul*", "encender", "arrancar",
     ),
     "prices": (
@@ -35,8 +35,9 @@ TOPIC_KEYWORDS: dict[str, tuple[str, ...]] = {
         "energia", "energy",
     ),
     "weather": (
-        "tiempo", "clima", "weather", "temperat*", "grados", "degree*", "calor", "heat*", "hot", "hotter",
-        "warm*", "caliente", "calur*", "frio", "cold*", "humedad", "humid*", "confort", "comfort", "lluvia",
+        "tiempo", "clima", "weather", "temperat*", "temperature", "temperatura", "grados", "degree*",
+        "calor", "heat*", "hot", "hott*", "warm*", "caliente", "calur*", "frio", "cold*", "humedad", "humid*",
+        "confort", "comfort", "lluvia",
         "rain", "templ*", "forecast", "prevision*",
     ),
     "production": (
@@ -130,6 +131,8 @@ def _window_hours(question: str, default: int) -> int:
     for i, token in enumerate(tokens[:-1]):
         if token in words and tokens[i + 1].startswith(("hora", "hour")):
             return words[token]
+    if "hora" in tokens or "hour" in tokens:  # "la hora más barata", "the cheapest hour"
+        return 1
     return default
 
 
@@ -155,6 +158,10 @@ def plan(
 ) -> Plan:
     """Topics (or the previous turn's), periods, and the tool calls that answer the question."""
     topics = topics_of(question)
+    parsed = periods.parse(question, today)
+    if "window" in topics and parsed.period and parsed.period.end < today:
+        # "the cheapest hour yesterday": no window to plan in the past, the day's prices answer it
+        topics = [t for t in topics if t != "window"] + (["prices"] if "prices" not in topics else [])
     product = product_named(question, products or [])
     if product and "production" not in topics:
         topics.append("production")
@@ -163,7 +170,6 @@ def plan(
         topics = [t for t in previous_topics if t != "status"] + [
             t for t in topics if t not in previous_topics
         ]
-    parsed = periods.parse(question, today)
     result = Plan(topics or ["status"], parsed)
     period = parsed.period
     week = periods.Period(today - timedelta(days=6), today, "last 7 days")
@@ -228,7 +234,9 @@ def plan(
         elif parsed.part_of_day == "early":
             args |= {"from_hour": 0, "to_hour": 6}
         result.calls.append(("get_prices", args))
-    if "weather" in topic_set:
+    if "weather" in topic_set and "status" in topic_set and period is None and not result.calls:
+        result.calls.append(("get_status", {}))  # "the temperature now"
+    elif "weather" in topic_set:
         day = period or periods.Period(today, today + timedelta(days=1), "today and tomorrow")
         result.calls.append(("get_weather", _dates(day)))
     if "production" in topic_set:
