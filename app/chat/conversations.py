@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.chat.prompt import Turn
 from app.chat.tables import chat_turns
@@ -64,24 +65,37 @@ async def add_turn(
 ) -> None:
     """Store a turn and delete the conversation's turns older than the `keep` newest."""
     async with db.begin() as conn:
-        await conn.execute(
-            chat_turns.insert().values(
-                conversation_id=conversation_id,
-                created_at=datetime.now(UTC),
-                question=question,
-                answer=answer[:MAX_KEPT_ANSWER_CHARS],
-                identity=identity[:200],
-                topics=",".join(topics)[:200],
-            )
+        await add_turn_in(conn, conversation_id, identity, question, answer, topics, keep)
+
+
+async def add_turn_in(
+    conn: AsyncConnection,
+    conversation_id: str,
+    identity: str,
+    question: str,
+    answer: str,
+    topics: list[str],
+    keep: int,
+) -> None:
+    """`add_turn` inside a transaction the caller holds."""
+    await conn.execute(
+        chat_turns.insert().values(
+            conversation_id=conversation_id,
+            created_at=datetime.now(UTC),
+            question=question,
+            answer=answer[:MAX_KEPT_ANSWER_CHARS],
+            identity=identity[:200],
+            topics=",".join(topics)[:200],
         )
-        newest = (
-            sa.select(chat_turns.c.id)
-            .where(chat_turns.c.conversation_id == conversation_id)
-            .order_by(chat_turns.c.id.desc())
-            .limit(max(keep, 1))
+    )
+    newest = (
+        sa.select(chat_turns.c.id)
+        .where(chat_turns.c.conversation_id == conversation_id)
+        .order_by(chat_turns.c.id.desc())
+        .limit(max(keep, 1))
+    )
+    await conn.execute(
+        chat_turns.delete().where(
+            chat_turns.c.conversation_id == conversation_id, chat_turns.c.id.not_in(newest)
         )
-        await conn.execute(
-            chat_turns.delete().where(
-                chat_turns.c.conversation_id == conversation_id, chat_turns.c.id.not_in(newest)
-            )
-        )
+    )

@@ -57,6 +57,7 @@ class ToolLoop:
     calls: list[ToolCall] = field(default_factory=list)
     texts: list[str] = field(default_factory=list)
     tools_ms: float = 0.0
+    model_ms: float = 0.0  # time spent waiting on the Messages API, every turn added up
     _spent: Usage = field(default_factory=Usage)
     _meter: Meter = field(default_factory=Meter)
 
@@ -96,6 +97,7 @@ class ToolLoop:
 
     async def _ask(self, request: ModelRequest) -> ModelTurn:
         self._meter = Meter()
+        started = time.perf_counter()
         try:
             if self.stream:
                 turn: ModelTurn | None = None
@@ -111,6 +113,8 @@ class ToolLoop:
             self._meter = Meter()
             self._spent += failure.usage
             raise
+        finally:
+            self.model_ms += (time.perf_counter() - started) * 1000
         self._meter = Meter()
         self._spent += turn.usage
         self.model = turn.model

@@ -163,7 +163,7 @@ class ChatService:
             failure = error.kind if isinstance(error, ClaudeFailure) else "timeout"
             if failure != "no_key":
                 log.warning("chat: model gave no answer (%s): %s", failure, error)
-        prepared.timings.model_ms = _ms(mark) - loop.tools_ms
+        prepared.timings.model_ms = min(_ms(mark), loop.model_ms) if loop.turns else 0.0
         prepared.timings.tools_ms = loop.tools_ms
         if answer is None:
             answer, topics = await self._fallback(prepared, failure or "api_error")
@@ -208,7 +208,7 @@ class ChatService:
                 producer.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await producer
-        prepared.timings.model_ms = _ms(mark) - loop.tools_ms
+        prepared.timings.model_ms = min(_ms(mark), loop.model_ms) if loop.turns else 0.0
         prepared.timings.tools_ms = loop.tools_ms
         if answer is not None:
             topics = fallback.topics_of(question) or prepared.previous_topics
@@ -307,36 +307,37 @@ class ChatService:
         )
         mark = time.perf_counter()
         try:
-            await stats.record(
-                self.db,
-                stats.QuestionRecord(
-                    asked_at=datetime.now(UTC),
-                    identity=prepared.identity,
-                    conversation_id=prepared.conversation_id,
-                    model=model,
-                    categories=result.categories,
-                    streamed=streamed,
-                    api_called=failure != "no_key",
-                    degraded=degraded,
-                    failure=failure,
-                    usage=usage,
-                    context_tokens=result.context_tokens,
-                    cost_eur=cost,
-                    latency_ms=latency_ms,
-                    tool_calls=len(loop.calls),
-                    grounded=result.grounded,
-                    unsupported_figures=len(result.unsupported_figures) if checked else None,
-                ),
-            )
-            await conversations.add_turn(
-                self.db,
-                prepared.conversation_id,
-                prepared.identity,
-                prepared.question,
-                answer,
-                topics,
-                self.settings.chat_conversation_turns,
-            )
+            async with self.db.begin() as conn:  # one transaction: one write to the database per answer
+                await stats.record_in(
+                    conn,
+                    stats.QuestionRecord(
+                        asked_at=datetime.now(UTC),
+                        identity=prepared.identity,
+                        conversation_id=prepared.conversation_id,
+                        model=model,
+                        categories=result.categories,
+                        streamed=streamed,
+                        api_called=failure != "no_key",
+                        degraded=degraded,
+                        failure=failure,
+                        usage=usage,
+                        context_tokens=result.context_tokens,
+                        cost_eur=cost,
+                        latency_ms=latency_ms,
+                        tool_calls=len(loop.calls),
+                        grounded=result.grounded,
+                        unsupported_figures=len(result.unsupported_figures) if checked else None,
+                    ),
+                )
+                await conversations.add_turn_in(
+                    conn,
+                    prepared.conversation_id,
+                    prepared.identity,
+                    prepared.question,
+                    answer,
+                    topics,
+                    self.settings.chat_conversation_turns,
+                )
         except Exception:  # the user still gets the answer; the failure is logged
             log.exception("chat: could not record the answer's stats")
         prepared.timings.stats_ms = _ms(mark)

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.chat.client import Usage
 from app.chat.tables import chat_questions
@@ -60,32 +61,37 @@ class QuestionRecord:
 
 
 async def record(db: Database, item: QuestionRecord) -> None:
-    asked_at = item.asked_at.astimezone(UTC)
     async with db.begin() as conn:
-        await conn.execute(
-            chat_questions.insert().values(
-                asked_at=asked_at,
-                day=asked_at.strftime("%Y-%m-%d"),
-                identity=item.identity[:200],
-                conversation_id=item.conversation_id,
-                model=item.model,
-                categories=",".join(item.categories),
-                streamed=item.streamed,
-                api_called=item.api_called,
-                degraded=item.degraded,
-                failure=item.failure,
-                input_tokens=item.usage.input_tokens,
-                output_tokens=item.usage.output_tokens,
-                cache_write_tokens=item.usage.cache_write_tokens,
-                cache_read_tokens=item.usage.cache_read_tokens,
-                context_tokens=item.context_tokens,
-                cost_eur=item.cost_eur,
-                latency_ms=item.latency_ms,
-                tool_calls=item.tool_calls,
-                grounded=item.grounded,
-                unsupported_figures=item.unsupported_figures,
-            )
+        await record_in(conn, item)
+
+
+async def record_in(conn: AsyncConnection, item: QuestionRecord) -> None:
+    """`record` inside a transaction the caller holds (the service also stores the turn in it)."""
+    asked_at = item.asked_at.astimezone(UTC)
+    await conn.execute(
+        chat_questions.insert().values(
+            asked_at=asked_at,
+            day=asked_at.strftime("%Y-%m-%d"),
+            identity=item.identity[:200],
+            conversation_id=item.conversation_id,
+            model=item.model,
+            categories=",".join(item.categories),
+            streamed=item.streamed,
+            api_called=item.api_called,
+            degraded=item.degraded,
+            failure=item.failure,
+            input_tokens=item.usage.input_tokens,
+            output_tokens=item.usage.output_tokens,
+            cache_write_tokens=item.usage.cache_write_tokens,
+            cache_read_tokens=item.usage.cache_read_tokens,
+            context_tokens=item.context_tokens,
+            cost_eur=item.cost_eur,
+            latency_ms=item.latency_ms,
+            tool_calls=item.tool_calls,
+            grounded=item.grounded,
+            unsupported_figures=item.unsupported_figures,
         )
+    )
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:

@@ -12,6 +12,7 @@ Tool definitions: https://docs.anthropic.com/en/docs/agents-and-tools/tool-use/i
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -603,8 +604,14 @@ TOOLS: tuple[Tool, ...] = (
 TOOLS_BY_NAME = {tool.name: tool for tool in TOOLS}
 
 
+@functools.cache
+def _definitions() -> tuple[dict[str, Any], ...]:
+    return tuple(tool.definition() for tool in TOOLS)
+
+
 def definitions() -> list[dict[str, Any]]:
-    return [tool.definition() for tool in TOOLS]
+    """The tools as the Messages API takes them (built once: the schemas never change)."""
+    return list(_definitions())
 
 
 def _validation_message(error: ValidationError) -> str:
