@@ -38,6 +38,7 @@ class ToolCall:
     result: dict[str, Any] | None
     error: str | None
     ms: float
+    by_model: bool = True  # False: the keyword path called it
 
 
 def _ignore(kind: str, payload: Any) -> None:

@@ -166,7 +166,7 @@ class ChatService:
         prepared.timings.model_ms = min(_ms(mark), loop.model_ms) if loop.turns else 0.0
         prepared.timings.tools_ms = loop.tools_ms
         if answer is None:
-            answer, topics = await self._fallback(prepared, failure or "api_error")
+            answer, topics = await self._fallback(prepared, failure or "api_error", loop)
         else:
             topics = fallback.topics_of(question) or prepared.previous_topics
         return await self._finish(prepared, answer, loop, failure, topics, streamed=False)
@@ -213,7 +213,7 @@ class ChatService:
         if answer is not None:
             topics = fallback.topics_of(question) or prepared.previous_topics
         else:
-            summary, topics = await self._fallback(prepared, failure or "api_error")
+            summary, topics = await self._fallback(prepared, failure or "api_error", loop)
             cut = fallback.words(fallback.language_of(question))["cut"]
             tail = f"\n\n{cut}\n{summary}" if pieces else summary
             yield ("delta", tail)
@@ -229,8 +229,8 @@ class ChatService:
         except Exception as error:  # never let a stream error escape as a 5xx
             queue.put_nowait(("failure", ClaudeFailure("api_error", f"{type(error).__name__}: {error}")))
 
-    async def _fallback(self, prepared: Prepared, failure: str) -> tuple[str, list[str]]:
-        """The keyword path's answer and its topics; its own time is counted apart."""
+    async def _fallback(self, prepared: Prepared, failure: str, loop: ToolLoop) -> tuple[str, list[str]]:
+        """The keyword path's answer and its topics; its tool calls join the loop's, its time is apart."""
         mark = time.perf_counter()
         language = fallback.language_of(prepared.question)
         today = prepared.now.astimezone(SPAIN).date()
@@ -252,8 +252,15 @@ class ChatService:
                 outcomes = await tools.call_many(context, chosen.calls)
         except TimeoutError:
             outcomes = [tools.ToolError("the factory database did not answer in time")] * len(chosen.calls)
+        for (name, arguments), outcome in zip(chosen.calls, outcomes, strict=True):
+            if isinstance(outcome, tools.ToolError):
+                loop.calls.append(ToolCall(name, arguments, None, str(outcome), 0.0, by_model=False))
+            else:
+                loop.calls.append(ToolCall(name, arguments, outcome, None, 0.0, by_model=False))
         text = fallback.answer(
-            failure, language, list(zip([n for n, _ in chosen.calls], outcomes, strict=True))
+            failure,
+            language,
+            [(name, outcome) for (name, _), outcome in zip(chosen.calls, outcomes, strict=True)],
         )
         prepared.timings.fallback_ms = _ms(mark)
         return text, chosen.topics
@@ -324,7 +331,7 @@ class ChatService:
                         context_tokens=result.context_tokens,
                         cost_eur=cost,
                         latency_ms=latency_ms,
-                        tool_calls=len(loop.calls),
+                        tool_calls=sum(call.by_model for call in loop.calls),
                         grounded=result.grounded,
                         unsupported_figures=len(result.unsupported_figures) if checked else None,
                     ),
