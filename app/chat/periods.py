@@ -118,7 +118,10 @@ def parse(question: str, today: date) -> Parsed:
         found.append((position, Period(start, end, label)))
 
     for match in _ISO_DATE.finditer(folded):
-        day = date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+        try:
+            day = date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+        except ValueError:  # "2026-13-45" is no date
+            continue
         add(match.start(), day, day, day.isoformat())
     for match in _LAST_N_DAYS.finditer(folded):
         n = max(1, int(match.group(1)))

@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from app.bi import queries
 from app.bi.tariff import SPAIN
-from app.chat import conversations, fallback, grounding, stats, tools
+from app.chat import conversations, fallback, grounding, periods, stats, tools
 from app.chat.client import ClaudeClient, ClaudeFailure, Usage
 from app.chat.loop import ToolCall, ToolLoop
 from app.chat.prompt import Turn, build_request, estimate_tokens, today_block
@@ -238,14 +238,18 @@ class ChatService:
             products = await queries.product_names(self.db)
         except Exception:  # the plan does without product names; the tools report the database
             products = []
-        chosen = fallback.plan(
-            prepared.question,
-            prepared.previous_topics,
-            today,
-            self.settings.chat_batch_hours,
-            prepared.now,
-            products,
-        )
+        try:
+            chosen = fallback.plan(
+                prepared.question,
+                prepared.previous_topics,
+                today,
+                self.settings.chat_batch_hours,
+                prepared.now,
+                products,
+            )
+        except Exception:  # a question the parser trips on still gets the current figures
+            log.exception("chat: the keyword path could not plan an answer")
+            chosen = fallback.Plan(["status"], periods.Parsed(), [("get_status", {})])
         context = tools.ToolContext(self.db, self.settings, prepared.now)
         try:
             async with asyncio.timeout(max(0.5, prepared.deadline - time.perf_counter())):

@@ -75,7 +75,7 @@ async def record_in(conn: AsyncConnection, item: QuestionRecord) -> None:
             identity=item.identity[:200],
             conversation_id=item.conversation_id,
             model=item.model,
-            categories=",".join(item.categories),
+            categories=",".join(item.categories)[:200],
             streamed=item.streamed,
             api_called=item.api_called,
             degraded=item.degraded,

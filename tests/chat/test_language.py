@@ -76,6 +76,10 @@ def test_hours_and_deadlines() -> None:
     assert periods.parse("finished by 2 pm", TODAY).deadline_hour == 14
 
 
+def test_an_impossible_date_is_ignored() -> None:
+    assert periods.parse("precio el 2026-13-45", TODAY).period is None
+
+
 def test_two_periods_keep_their_order() -> None:
     both = periods.parse("esta semana frente a la semana pasada", TODAY).periods
     assert [p.label for p in both] == ["this week", "last week"]

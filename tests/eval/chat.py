@@ -104,8 +104,7 @@ class Score:
 @contextmanager
 def scripted_model() -> Iterator[str]:
     """The Messages API stand-in on a free port in this process; yields its URL."""
-    server = StandinServer(("127.0.0.1", 0), StandinState())
-    server.RequestHandlerClass.log_message = lambda *args: None  # type: ignore[method-assign]
+    server = StandinServer(("127.0.0.1", 0), StandinState(), quiet=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

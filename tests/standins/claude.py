@@ -275,7 +275,8 @@ class Handler(BaseHTTPRequestHandler):
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's signature
-        print(f"{self.address_string()} {format % args}", flush=True)
+        if not self.server.quiet:
+            print(f"{self.address_string()} {format % args}", flush=True)
 
     # --- plumbing ---------------------------------------------------------------------------------
     def _read_json(self) -> Any:
@@ -521,9 +522,10 @@ class Handler(BaseHTTPRequestHandler):
 class StandinServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], state: StandinState) -> None:
+    def __init__(self, address: tuple[str, int], state: StandinState, *, quiet: bool = False) -> None:
         super().__init__(address, Handler)
         self.state = state
+        self.quiet = quiet  # no access log (in-process use, e.g. `make eval-chat`)
 
 
 def main(argv: list[str] | None = None) -> None:
