@@ -83,6 +83,9 @@ class Prepared:
     timings: Timings
 
 
+#: Tasks recording aborted answers, kept referenced until they finish.
+_BACKGROUND: set[asyncio.Task[ChatResult]] = set()
+
 StreamItem = tuple[Literal["meta", "delta", "tool", "done"], object]
 
 
@@ -180,46 +183,60 @@ class ChatService:
         queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         loop = self._loop(prepared, stream=True, emit=lambda kind, payload: queue.put_nowait((kind, payload)))
         pieces: list[str] = []
-        answer: str | None = None
-        failure: str | None = None
-        mark = time.perf_counter()
-        if not self.client.key_configured:
-            failure = "no_key"
-        else:
-            producer = asyncio.create_task(self._produce(loop, queue))
-            try:
-                while True:
-                    try:
-                        kind, payload = await asyncio.wait_for(queue.get(), self._remaining(prepared))
-                    except TimeoutError:
-                        failure = "timeout"
-                        break
-                    if kind == "failure":
-                        failure = payload.kind
-                        log.warning("chat: stream gave no complete answer (%s): %s", payload.kind, payload)
-                        break
-                    if kind == "answer":
-                        answer = payload
-                        break
-                    if kind == "delta":
-                        pieces.append(payload)
-                    yield (kind, payload)  # type: ignore[misc]
-            finally:
-                producer.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await producer
-        prepared.timings.model_ms = min(_ms(mark), loop.model_ms) if loop.turns else 0.0
-        prepared.timings.tools_ms = loop.tools_ms
-        if answer is not None:
-            topics = fallback.topics_of(question) or prepared.previous_topics
-        else:
-            summary, topics = await self._fallback(prepared, failure or "api_error", loop)
-            cut = fallback.words(fallback.language_of(question))["cut"]
-            tail = f"\n\n{cut}\n{summary}" if pieces else summary
-            yield ("delta", tail)
-            answer = "".join(pieces) + tail
-        result = await self._finish(prepared, answer, loop, failure, topics, streamed=True)
-        yield ("done", result)
+        done = False
+        try:
+            answer: str | None = None
+            failure: str | None = None
+            mark = time.perf_counter()
+            if not self.client.key_configured:
+                failure = "no_key"
+            else:
+                producer = asyncio.create_task(self._produce(loop, queue))
+                try:
+                    while True:
+                        try:
+                            kind, payload = await asyncio.wait_for(queue.get(), self._remaining(prepared))
+                        except TimeoutError:
+                            failure = "timeout"
+                            break
+                        if kind == "failure":
+                            failure = payload.kind
+                            log.warning(
+                                "chat: stream gave no complete answer (%s): %s", payload.kind, payload
+                            )
+                            break
+                        if kind == "answer":
+                            answer = payload
+                            break
+                        if kind == "delta":
+                            pieces.append(payload)
+                        yield (kind, payload)  # type: ignore[misc]
+                finally:
+                    producer.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await producer
+            prepared.timings.model_ms = min(_ms(mark), loop.model_ms) if loop.turns else 0.0
+            prepared.timings.tools_ms = loop.tools_ms
+            if answer is not None:
+                topics = fallback.topics_of(question) or prepared.previous_topics
+            else:
+                summary, topics = await self._fallback(prepared, failure or "api_error", loop)
+                cut = fallback.words(fallback.language_of(question))["cut"]
+                tail = f"\n\n{cut}\n{summary}" if pieces else summary
+                yield ("delta", tail)
+                answer = "".join(pieces) + tail
+            done = True
+            result = await self._finish(prepared, answer, loop, failure, topics, streamed=True)
+            yield ("done", result)
+        finally:
+            if not done:  # the client went away: what the model used is still recorded
+                self._record_aborted(prepared, "".join(pieces), loop)
+
+    def _record_aborted(self, prepared: Prepared, text: str, loop: ToolLoop) -> None:
+        """Record an answer whose client left mid-stream, in a task of its own (the request's is ending)."""
+        task = asyncio.create_task(self._finish(prepared, text, loop, "aborted", [], streamed=True))
+        _BACKGROUND.add(task)
+        task.add_done_callback(_BACKGROUND.discard)
 
     async def _produce(self, loop: ToolLoop, queue: asyncio.Queue[tuple[str, Any]]) -> None:
         try:
@@ -340,6 +357,8 @@ class ChatService:
                         unsupported_figures=len(result.unsupported_figures) if checked else None,
                     ),
                 )
+                if failure == "aborted":  # an answer nobody received is no turn of the conversation
+                    return result
                 await conversations.add_turn_in(
                     conn,
                     prepared.conversation_id,

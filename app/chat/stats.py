@@ -20,6 +20,9 @@ from app.chat.client import Usage
 from app.chat.tables import chat_questions
 from app.db import Database
 
+#: Failures that say nothing about the API: no key configured, or the client left mid-stream.
+NOT_API_FAILURES = ("no_key", "aborted")
+
 
 def cost_eur(usage: Usage, model: str, prices: dict[str, dict[str, float]], usd_to_eur: float) -> float:
     """Cost of `usage` in €, from USD-per-million-token prices; 0 for a model without prices."""
@@ -109,7 +112,7 @@ def _figures(rows: Sequence[Any]) -> dict[str, Any]:
     p50, p95 = percentile(latencies, 50), percentile(latencies, 95)
     return {
         "questions": len(rows),
-        "failures": sum(1 for row in rows if row.failure and row.failure != "no_key"),
+        "failures": sum(1 for row in rows if row.failure and row.failure not in NOT_API_FAILURES),
         "degraded": sum(1 for row in rows if row.degraded),
         "tool_calls": sum(row.tool_calls or 0 for row in rows),
         "grounded": sum(1 for row in rows if row.grounded is True),
@@ -178,7 +181,11 @@ async def api_status(db: Database) -> dict[str, Any]:
         failure_row = (
             await conn.execute(
                 sa.select(chat_questions.c.asked_at, chat_questions.c.failure)
-                .where(chat_questions.c.api_called.is_(True), chat_questions.c.failure.is_not(None))
+                .where(
+                    chat_questions.c.api_called.is_(True),
+                    chat_questions.c.failure.is_not(None),
+                    chat_questions.c.failure.not_in(NOT_API_FAILURES),
+                )
                 .order_by(chat_questions.c.asked_at.desc(), chat_questions.c.id.desc())
                 .limit(1)
             )

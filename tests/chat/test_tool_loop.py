@@ -192,3 +192,26 @@ def test_a_figure_no_tool_returned_is_reported_in_the_answer_and_the_stats(
     assert after["ungrounded"] == before["ungrounded"] + 1
     assert after["unsupported_figures"] == before["unsupported_figures"] + 1
     assert after["tool_calls"] == before["tool_calls"] + 1
+
+
+def test_a_stream_the_client_leaves_still_records_what_the_model_used(
+    keyed_app: AppServer, standin: Standin
+) -> None:
+    before = totals(keyed_app)
+    standin.mode("ok", chunk_delay_seconds=0.3)
+    script(standin, STATUS, {"text": "The price now is 0.15 €/kWh, in P3, and the weather is fine today."})
+    with httpx.stream(
+        "POST", f"{keyed_app.url}/chat/stream", json={"question": "price now?"}, timeout=30
+    ) as r:
+        seen = ""
+        for chunk in r.iter_text():
+            seen += chunk
+            if seen.count("event: delta") >= 2:
+                break  # the client leaves in the middle of the answer
+    deadline = time.monotonic() + 10
+    while (after := totals(keyed_app))["questions"] == before["questions"] and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert after["questions"] == before["questions"] + 1, "the abandoned answer is recorded"
+    assert after["input_tokens"] > before["input_tokens"], "with the tokens both turns used"
+    assert after["cost_eur"] > before["cost_eur"]
+    assert after["failures"] == before["failures"], "a client leaving is no failure of the API"
