@@ -80,6 +80,7 @@ class Outcome:
     expected: float
     passed: bool
     detail: str = ""
+    grounded: bool | None = None
 
 
 @dataclass
@@ -92,13 +93,18 @@ class Score:
         return sum(o.passed for o in self.outcomes) / len(self.outcomes) if self.outcomes else 0.0
 
     def summary(self) -> dict[str, Any]:
-        return {
+        summary: dict[str, Any] = {
             "path": self.path,
             "questions": len(self.outcomes),
             "passed": sum(o.passed for o in self.outcomes),
             "rate": round(self.rate, 3),
             "failed": [o.case for o in self.outcomes if not o.passed],
         }
+        checked = [o.grounded for o in self.outcomes if o.grounded is not None]
+        if checked:
+            summary["grounded"] = sum(checked)
+            summary["grounded_rate"] = round(sum(checked) / len(checked), 3)
+        return summary
 
 
 @contextmanager
@@ -215,10 +221,18 @@ async def _model(db: Database, expected: dict[str, float]) -> Score:
 
 
 def report_markdown(scores: list[Score]) -> str:
-    lines = ["# Chat evaluation", "", "| path | questions | right figure | rate |", "|---|---|---|---|"]
+    lines = [
+        "# Chat evaluation",
+        "",
+        "| path | questions | right figure | rate | grounded |",
+        "|---|---|---|---|---|",
+    ]
     for score in scores:
         s = score.summary()
-        lines.append(f"| {s['path']} | {s['questions']} | {s['passed']} | {s['rate'] * 100:.1f} % |")
+        grounded = f"{s['grounded']} ({s['grounded_rate'] * 100:.1f} %)" if "grounded" in s else "—"
+        lines.append(
+            f"| {s['path']} | {s['questions']} | {s['passed']} | {s['rate'] * 100:.1f} % | {grounded} |"
+        )
     for score in scores:
         failed = [o for o in score.outcomes if not o.passed]
         if failed:
