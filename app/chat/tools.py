@@ -468,15 +468,15 @@ async def what_if_schedule(ctx: ToolContext, args: WhatIfInput) -> dict[str, Any
 async def _period_figures(ctx: ToolContext, metric: str, period: PeriodInput) -> dict[str, Any]:
     if metric == "prices":
         summary = await get_prices(ctx, PricesInput(start_date=period.start_date, end_date=period.end_date))
-        keys = ("hours", "mean_price_eur_kwh", "min_price_eur_kwh", "max_price_eur_kwh")
+        keys = ("hours", "mean_price_eur_kwh", "min_price_eur_kwh", "max_price_eur_kwh", "source")
         return {k: summary.get(k) for k in keys}
     if metric == "production":
         production = await get_production(
             ctx, ProductionInput(start_date=period.start_date, end_date=period.end_date)
         )
-        return dict(production["total"])
+        return {**production["total"], "source": production["source"]}
     weather = await get_weather(ctx, WeatherInput(start_date=period.start_date, end_date=period.end_date))
-    keys = ("hours", "mean_temperature_c", "max_temperature_c", "hours_outside_band")
+    keys = ("hours", "mean_temperature_c", "max_temperature_c", "hours_outside_band", "source")
     return {k: weather.get(k) for k in keys}
 
 

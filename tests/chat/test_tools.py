@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -140,3 +142,29 @@ async def test_product_names_reach_the_model_bounded(context: tools.ToolContext)
     names = [batch["product"] for batch in result["batches"]]
     assert long_name[: tools.MAX_PRODUCT_CHARS] in names
     assert all(len(name) <= tools.MAX_PRODUCT_CHARS for name in names)
+
+
+async def test_tools_asked_together_run_at_the_same_time(
+    context: tools.ToolContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def slow(ctx: tools.ToolContext, args: tools.StatusInput) -> dict[str, Any]:
+        await asyncio.sleep(0.3)
+        return {"slept_s": 0.3}
+
+    slow_tool = tools.Tool("slow_status", "sleeps", tools.StatusInput, slow)
+    monkeypatch.setitem(tools.TOOLS_BY_NAME, "slow_status", slow_tool)
+    started = time.perf_counter()
+    outcomes = await tools.call_many(context, [("slow_status", {}), ("slow_status", {}), ("nope", {})])
+    elapsed = time.perf_counter() - started
+    assert elapsed < 0.5, f"two 0.3 s tools took {elapsed:.2f} s: they ran one after the other"
+    assert [type(o).__name__ for o in outcomes] == ["dict", "dict", "ToolError"], (
+        "an error does not stop the rest"
+    )
+
+
+async def test_comparisons_name_their_source(context: tools.ToolContext) -> None:
+    week = {"start_date": "2026-11-16", "end_date": "2026-11-22"}
+    before = {"start_date": "2026-11-09", "end_date": "2026-11-15"}
+    for metric in ("prices", "production", "weather"):
+        result = await call(context, "compare_periods", metric=metric, period_a=week, period_b=before)
+        assert result["period_a"]["source"] == result["period_b"]["source"] == "sample"
