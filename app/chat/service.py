@@ -166,6 +166,9 @@ class ChatService:
             failure = error.kind if isinstance(error, ClaudeFailure) else "timeout"
             if failure != "no_key":
                 log.warning("chat: model gave no answer (%s): %s", failure, error)
+        except Exception:  # never a 5xx: the keyword path answers
+            failure = "api_error"
+            log.exception("chat: the tool loop failed")
         prepared.timings.model_ms = min(_ms(mark), loop.model_ms) if loop.turns else 0.0
         prepared.timings.tools_ms = loop.tools_ms
         if answer is None:
