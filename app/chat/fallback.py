@@ -22,6 +22,8 @@ from app.chat import periods, tools
 from app.chat.words import close_to, mentions, tokenize
 
 Language = Literal["es", "en"]
+#: Figure lines in an answer: the few that answer the question, not everything the tools returned.
+MAX_FIGURE_LINES = 5
 
 # fmt: off
 TOPIC_KEYWORDS: dict[str, tuple[str, ...]] = {
@@ -449,4 +451,4 @@ def answer(
             lines.append(f"- {outcome}")
         else:
             lines.extend(f"- {line}" for line in describe(name, outcome, language))
-    return "\n".join(lines[:7])
+    return "\n".join(lines[: 1 + MAX_FIGURE_LINES])

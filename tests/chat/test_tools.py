@@ -13,7 +13,7 @@ import pytest
 
 from app.bi.sample_data import load_sample_data
 from app.bi.tables import production_batches
-from app.chat import tools
+from app.chat import fallback, tools
 from app.db import Database
 from app.settings import Settings
 
@@ -168,3 +168,17 @@ async def test_comparisons_name_their_source(context: tools.ToolContext) -> None
     for metric in ("prices", "production", "weather"):
         result = await call(context, "compare_periods", metric=metric, period_a=week, period_b=before)
         assert result["period_a"]["source"] == result["period_b"]["source"] == "sample"
+
+
+async def test_the_keyword_answer_is_a_few_figures_in_the_questions_language(
+    context: tools.ToolContext,
+) -> None:
+    calls = [("get_prices", {"start_date": "2026-11-24"}), ("list_batches", {"start_date": "2026-11-24"})]
+    outcomes = await tools.call_many(context, calls)
+    answer = fallback.answer(
+        "no_key", "es", [(name, o) for (name, _), o in zip(calls, outcomes, strict=True)]
+    )
+    reason, *figures = answer.splitlines()
+    assert reason.startswith("No hay clave de la API de Claude configurada")
+    assert 3 <= len(figures) <= fallback.MAX_FIGURE_LINES
+    assert "- Máximo: 0,2074 €/kWh (2026-11-24 19:00)" in figures, "Spanish words and decimal commas"
