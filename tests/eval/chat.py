@@ -213,9 +213,9 @@ async def _model(db: Database, expected: dict[str, float]) -> Score:
         await client.close()
     for case, result in answered.values():
         passed = not result.degraded and figure_in_text(result.answer, expected[case.id])
-        detail = f"grounded={result.grounded} unsupported={result.unsupported_figures} {result.answer}"
+        detail = f"unsupported={result.unsupported_figures} {result.answer}"
         score.outcomes.append(
-            Outcome(case.id, case.question, case.language, expected[case.id], passed, detail)
+            Outcome(case.id, case.question, case.language, expected[case.id], passed, detail, result.grounded)
         )
     return score
 
