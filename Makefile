@@ -7,7 +7,7 @@ PORT ?= 8000
 # from loopback, `make import-batches`) are recorded as written by this name (app/bi/writers.py).
 LOCAL_WRITER ?= local-operator
 
-.PHONY: run test lint types pytest bench sample-data import-batches venv services lock clean
+.PHONY: run test lint types pytest bench eval-chat sample-data import-batches venv services lock clean
 
 venv:
 	@bash scripts/setup.sh venv
@@ -59,6 +59,11 @@ pytest: venv
 ## make bench: measure speed and memory, write build/bench/report.json
 bench: venv services
 	$(PY) -m tests.bench
+
+## make eval-chat: score the assistant on 45 questions (scripted model, keyword path; the real model
+## too when ANTHROPIC_API_KEY is set); writes build/eval/report.md and report.json
+eval-chat: venv
+	$(PY) -m tests.eval.chat --out build/eval
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache

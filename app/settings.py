@@ -194,8 +194,8 @@ class Settings(BaseSettings):
     chat_answer_budget_seconds: float = Field(
         default=25.0, gt=0, description="a chat answer (model call and retries included) ends within this"
     )
-    chat_context_token_budget: int = Field(
-        default=1200, ge=100, le=50_000, description="upper bound of the factory-data context, tokens"
+    chat_max_turns: int = Field(
+        default=6, ge=1, le=20, description="model calls per answer: the tool loop stops after this many"
     )
     chat_conversation_turns: int = Field(
         default=3, ge=0, le=20, description="earlier question/answer pairs of a conversation sent along"

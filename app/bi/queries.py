@@ -9,7 +9,7 @@ Prices are €/kWh, temperatures °C, humidity %, all timestamps timezone-aware 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal, cast
 
@@ -306,15 +306,7 @@ async def weather_now(
     if not rows:
         return None
     newest = [row for row in rows if row.ts == rows[0].ts]
-
-    def rank(source: str) -> int:
-        return (
-            WEATHER_SOURCE_PREFERENCE.index(source)
-            if source in WEATHER_SOURCE_PREFERENCE
-            else len(WEATHER_SOURCE_PREFERENCE)
-        )
-
-    best = min(newest, key=lambda row: rank(row.source))
+    best = min(newest, key=lambda row: _source_rank(row.source))
     return WeatherNow(
         ts=best.ts,
         temperature_c=best.temperature_c,
@@ -349,6 +341,18 @@ async def list_batches(db: Database, start: datetime, end: datetime, limit: int 
             )
             for row in rows
         ]
+
+
+async def product_names(db: Database, limit: int = 200) -> list[str]:
+    """The distinct product names of the stored batches, alphabetically."""
+    async with db.connect() as conn:
+        rows = await conn.execute(
+            sa.select(production_batches.c.product)
+            .distinct()
+            .order_by(production_batches.c.product)
+            .limit(limit)
+        )
+        return [row.product for row in rows]
 
 
 def _per_kg(kwh: float, kg: float) -> float | None:
@@ -402,6 +406,60 @@ async def production_summary(db: Database, start: datetime, end: datetime) -> Pr
         priced_kwh=priced,
         eur_per_kg=_per_kg(cost, kg) if batches and _fully_priced(priced, kwh) else None,
     )
+
+
+async def prices_by_hour(db: Database, start: datetime, end: datetime) -> dict[datetime, float]:
+    """Stored €/kWh by hour start (UTC) for `start <= ts < end`: the lookup batch costs are priced with."""
+    return {p.ts: p.price_eur_kwh for p in await price_series(db, start, end)}
+
+
+def batch_energy_cost(
+    batch: Batch, prices: dict[datetime, float], start: datetime | None = None
+) -> tuple[float, float]:
+    """(€, kWh priced) of `batch`, its kWh spread evenly over its duration, run from `start` if given.
+
+    With `start`, the same batch (same duration and kWh) is priced as if it had started then: the
+    what-if of moving production to other hours.
+    """
+    if start is not None:
+        batch = replace(batch, started_at=start, ended_at=start + (batch.ended_at - batch.started_at))
+    return _batch_energy_cost(batch, prices)
+
+
+@dataclass(frozen=True)
+class WeatherHour:
+    ts: datetime
+    temperature_c: float
+    humidity_pct: float
+    source: str
+
+
+async def weather_series(db: Database, start: datetime, end: datetime) -> list[WeatherHour]:
+    """One reading per stored hour with `start <= ts < end` (the preferred source's), oldest first."""
+    async with db.connect() as conn:
+        rows = (
+            await conn.execute(
+                sa.select(weather.c.ts, weather.c.source, weather.c.temperature_c, weather.c.humidity_pct)
+                .where(weather.c.ts >= start, weather.c.ts < end)
+                .order_by(weather.c.ts)
+            )
+        ).all()
+    best: dict[datetime, Any] = {}
+    for row in rows:
+        if row.ts not in best or _source_rank(row.source) < _source_rank(best[row.ts].source):
+            best[row.ts] = row
+    return [
+        WeatherHour(
+            ts=row.ts, temperature_c=row.temperature_c, humidity_pct=row.humidity_pct, source=row.source
+        )
+        for row in sorted(best.values(), key=lambda r: r.ts)
+    ]
+
+
+def _source_rank(source: str) -> int:
+    if source in WEATHER_SOURCE_PREFERENCE:
+        return WEATHER_SOURCE_PREFERENCE.index(source)
+    return len(WEATHER_SOURCE_PREFERENCE)
 
 
 def _fully_priced(priced_kwh: float, kwh: float) -> bool:

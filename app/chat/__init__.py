@@ -1,1 +1,1 @@
-"""The BI assistant: retrieval over the factory data and the Claude client."""
+"""The BI assistant: Claude with query tools over the factory data, and a keyword path without it."""

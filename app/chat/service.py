@@ -1,91 +1,47 @@
-"""The chat pipeline: retrieve the figures, build the prompt, ask Claude within the budget, record it.
+"""The chat pipeline: the model answers through the query tools, within a budget; else the keyword path.
 
-Knows nothing of HTTP. When there is no key, or the API fails in any way, the answer is a plain summary
-of the retrieved figures, flagged `degraded`, delivered within the same time budget.
+Knows nothing of HTTP. With a key, the tool loop (`app/chat/loop.py`) asks Claude, runs the tools it
+asks for and returns its answer, whose figures are then checked against the tool results
+(`app/chat/grounding.py`). Without a key, or when the API gives no usable answer in any way, the answer
+comes from the keyword path (`app/chat/fallback.py`) over the same tools, flagged `degraded`, within the
+same time budget. Usage and cost add up over every model turn, including a cut or abandoned one.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
-from app.chat import conversations, stats
-from app.chat.client import ClaudeClient, ClaudeFailure, Completion, Usage
-from app.chat.facts import Section
-from app.chat.prompt import PromptRequest, Turn, build_request
-from app.chat.retrieval import Context, build_context, estimate_tokens, match_categories, tokenize
+from app.bi import queries
+from app.bi.tariff import SPAIN
+from app.chat import conversations, fallback, grounding, periods, stats, tools
+from app.chat.client import ClaudeClient, ClaudeFailure, Usage
+from app.chat.loop import ToolCall, ToolLoop
+from app.chat.prompt import Turn, build_request, estimate_tokens, today_block
 from app.db import Database
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
-
-_SPANISH = frozenset(
-    {
-        "que", "cual", "cuales", "cuando", "como", "donde", "cuanto", "cuanta", "el", "la", "los", "las",
-        "del", "hoy", "precio", "precios", "mejor", "es", "esta", "hay", "para", "por", "produccion",
-        "ahorro", "tiempo", "temperatura", "alertas", "manana", "dia", "semana", "hora", "horas",
-    }
-)  # fmt: skip
-_ENGLISH = frozenset(
-    {
-        "what", "which", "when", "how", "where", "much", "the", "is", "are", "today", "price", "prices",
-        "best", "of", "for", "should", "production", "savings", "weather", "temperature", "alerts",
-        "tomorrow", "day", "week", "hour", "hours",
-    }
-)  # fmt: skip
-
-_REASONS = {
-    "es": {
-        "no_key": "No hay clave de la API de Claude configurada",
-        "default": "Claude no está disponible ahora mismo ({kind})",
-        "intro": "Estas son las cifras de la base de datos de la fábrica:",
-        "cut": "[respuesta interrumpida]",
-    },
-    "en": {
-        "no_key": "No Claude API key is configured",
-        "default": "Claude is not available right now ({kind})",
-        "intro": "These are the figures from the factory database:",
-        "cut": "[answer interrupted]",
-    },
-}
-
-
-def language_of(question: str) -> Literal["es", "en"]:
-    tokens = tokenize(question)
-    spanish = sum(token in _SPANISH for token in tokens)
-    english = sum(token in _ENGLISH for token in tokens)
-    return "es" if spanish > english else "en"
-
-
-def fallback_answer(context: Context, failure: str, language: Literal["es", "en"]) -> str:
-    """The retrieved figures as a plain summary, saying why the model did not answer."""
-    words = _REASONS[language]
-    reason = words["no_key"] if failure == "no_key" else words["default"].format(kind=failure)
-    return "\n".join([f"{reason}. {words['intro']}", *context.figure_lines()])
-
-
-def unavailable_context(question: str) -> Context:
-    """The context when the database cannot be read: no figures, and a line saying so."""
-    section = Section("overview", "Factory data", ["the factory database could not be read just now"])
-    text = f"## {section.title}\n- {section.lines[0]}"
-    return Context(match_categories(question) or ["overview"], [section], text, estimate_tokens(text))
 
 
 @dataclass
 class Timings:
     """Where an answer's time went, in milliseconds."""
 
-    retrieval_ms: float = 0.0
     history_ms: float = 0.0
     prompt_ms: float = 0.0
     model_ms: float = 0.0
+    tools_ms: float = 0.0
+    grounding_ms: float = 0.0
+    fallback_ms: float = 0.0
     stats_ms: float = 0.0
     total_ms: float = 0.0
 
@@ -101,28 +57,36 @@ class ChatResult:
     conversation_id: str
     categories: list[str]
     context_tokens: int
-    context_truncated: bool
     usage: Usage
     cost_eur: float
     latency_ms: float
     model: str
     degraded: bool
     failure: str | None
+    grounded: bool | None = None
+    unsupported_figures: list[str] = field(default_factory=list)
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    model_turns: int = 0
     timings: Timings = field(default_factory=Timings)
 
 
 @dataclass
 class Prepared:
     question: str
+    identity: str
     conversation_id: str
-    context: Context
-    request: PromptRequest
+    history: list[Turn]
+    previous_topics: list[str]
+    now: datetime
     started: float
     deadline: float
     timings: Timings
 
 
-StreamItem = tuple[Literal["meta", "delta", "done"], object]
+#: Tasks recording aborted answers, kept referenced until they finish.
+_BACKGROUND: set[asyncio.Task[ChatResult]] = set()
+
+StreamItem = tuple[Literal["meta", "delta", "tool", "done"], object]
 
 
 def _ms(since: float) -> float:
@@ -135,36 +99,35 @@ class ChatService:
         self.settings = settings
         self.client = client
 
-    async def prepare(self, question: str, conversation_id: str | None) -> Prepared:
-        """Retrieval, history and prompt: everything before the model is asked."""
+    # --- before the model ---------------------------------------------------------------------------------
+    async def prepare(
+        self, question: str, conversation_id: str | None, identity: str, now: datetime | None = None
+    ) -> Prepared:
+        """The conversation (a new one unless `identity` owns the id sent) and its recent turns."""
         started = time.perf_counter()
         timings = Timings()
-        mark = time.perf_counter()
-        try:
-            context = await build_context(self.db, self.settings, question)
-        except Exception:  # the answer says the figures are unavailable rather than failing
-            log.exception("chat: could not read the factory data")
-            context = unavailable_context(question)
-        timings.retrieval_ms = _ms(mark)
-        conversation = conversation_id or uuid.uuid4().hex
-        mark = time.perf_counter()
+        conversation = uuid.uuid4().hex
         history: list[Turn] = []
+        previous_topics: list[str] = []
         if conversation_id:
             try:
-                history = await conversations.recent_turns(
-                    self.db, conversation, self.settings.chat_conversation_turns
-                )
+                if await conversations.owner(self.db, conversation_id) == identity:
+                    conversation = conversation_id
+                    turns = await conversations.recent_turns(
+                        self.db, conversation, self.settings.chat_conversation_turns
+                    )
+                    history = [turn for turn, _ in turns]
+                    previous_topics = turns[-1][1] if turns else []
             except Exception:  # answer without the earlier turns rather than fail
                 log.exception("chat: could not read the conversation's earlier turns")
-        timings.history_ms = _ms(mark)
-        mark = time.perf_counter()
-        request = build_request(context.text, question, history, self.settings.chat_cache_min_prefix_tokens)
-        timings.prompt_ms = _ms(mark)
+        timings.history_ms = _ms(started)
         return Prepared(
             question=question,
+            identity=identity,
             conversation_id=conversation,
-            context=context,
-            request=request,
+            history=history,
+            previous_topics=previous_topics,
+            now=(now or datetime.now(UTC)).astimezone(UTC),
             started=started,
             deadline=started + self.settings.chat_answer_budget_seconds,
             timings=timings,
@@ -173,147 +136,239 @@ class ChatService:
     def _remaining(self, prepared: Prepared) -> float:
         return max(0.05, prepared.deadline - time.perf_counter())
 
-    async def ask(self, question: str, conversation_id: str | None, identity: str) -> ChatResult:
-        prepared = await self.prepare(question, conversation_id)
+    def _loop(self, prepared: Prepared, stream: bool, emit: Any = None) -> ToolLoop:
         mark = time.perf_counter()
-        completion: Completion | None = None
+        request = build_request(
+            self.settings, prepared.now, prepared.question, prepared.history, tools.definitions()
+        )
+        prepared.timings.prompt_ms = _ms(mark)
+        context = tools.ToolContext(self.db, self.settings, prepared.now)
+        loop = ToolLoop(self.client, context, request, self.settings.chat_max_turns, stream=stream)
+        if emit is not None:
+            loop.emit = emit
+        return loop
+
+    # --- answers ------------------------------------------------------------------------------------------
+    async def ask(
+        self, question: str, conversation_id: str | None, identity: str, now: datetime | None = None
+    ) -> ChatResult:
+        prepared = await self.prepare(question, conversation_id, identity, now)
+        loop = self._loop(prepared, stream=False)
+        answer: str | None = None
         failure: str | None = None
+        mark = time.perf_counter()
         try:
             if not self.client.key_configured:
                 raise ClaudeFailure("no_key")
             async with asyncio.timeout(self._remaining(prepared)):
-                completion = await self.client.complete(prepared.request)
+                answer = await loop.run()
         except (ClaudeFailure, TimeoutError) as error:
             failure = error.kind if isinstance(error, ClaudeFailure) else "timeout"
             if failure != "no_key":
                 log.warning("chat: model gave no answer (%s): %s", failure, error)
-        prepared.timings.model_ms = _ms(mark)
-        if completion is not None:
-            answer = completion.text
+        except Exception:  # never a 5xx: the keyword path answers
+            failure = "api_error"
+            log.exception("chat: the tool loop failed")
+        prepared.timings.model_ms = min(_ms(mark), loop.model_ms) if loop.turns else 0.0
+        prepared.timings.tools_ms = loop.tools_ms
+        if answer is None:
+            answer, topics = await self._fallback(prepared, failure or "api_error", loop)
         else:
-            answer = fallback_answer(prepared.context, failure or "api_error", language_of(question))
-        return await self._finish(prepared, identity, answer, completion, failure, streamed=False)
+            topics = fallback.topics_of(question) or prepared.previous_topics
+        return await self._finish(prepared, answer, loop, failure, topics, streamed=False)
 
     async def stream(
-        self, question: str, conversation_id: str | None, identity: str
+        self, question: str, conversation_id: str | None, identity: str, now: datetime | None = None
     ) -> AsyncIterator[StreamItem]:
-        """("meta", {...}) first, then ("delta", text) pieces, then ("done", ChatResult)."""
-        prepared = await self.prepare(question, conversation_id)
-        yield (
-            "meta",
-            {
-                "conversation_id": prepared.conversation_id,
-                "categories": prepared.context.categories,
-                "context_tokens": prepared.context.tokens,
-                "model": self.client.model,
-            },
-        )
-        mark = time.perf_counter()
+        """("meta", {...}); ("tool", {name, status}) as tools run; ("delta", text); ("done", ChatResult)."""
+        prepared = await self.prepare(question, conversation_id, identity, now)
+        yield ("meta", {"conversation_id": prepared.conversation_id, "model": self.client.model})
+        queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+        loop = self._loop(prepared, stream=True, emit=lambda kind, payload: queue.put_nowait((kind, payload)))
         pieces: list[str] = []
-        completion: Completion | None = None
-        failure: str | None = None
-        if not self.client.key_configured:
-            failure = "no_key"
-        else:
-            queue: asyncio.Queue[str | Completion | ClaudeFailure] = asyncio.Queue()
-            producer = asyncio.create_task(self._produce(prepared.request, queue))
-            try:
-                while True:
-                    try:
-                        item = await asyncio.wait_for(queue.get(), self._remaining(prepared))
-                    except TimeoutError:
-                        failure = "timeout"
-                        break
-                    if isinstance(item, ClaudeFailure):
-                        failure = item.kind
-                        log.warning("chat: stream gave no complete answer (%s): %s", item.kind, item)
-                        break
-                    if isinstance(item, Completion):
-                        completion = item
-                        break
-                    pieces.append(item)
-                    yield ("delta", item)
-            finally:
-                producer.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await producer
-        prepared.timings.model_ms = _ms(mark)
-        if completion is not None:
-            answer = completion.text
-        else:
-            words = _REASONS[language_of(question)]
-            summary = fallback_answer(prepared.context, failure or "api_error", language_of(question))
-            tail = f"\n\n{words['cut']}\n{summary}" if pieces else summary
-            yield ("delta", tail)
-            answer = "".join(pieces) + tail
-        result = await self._finish(prepared, identity, answer, completion, failure, streamed=True)
-        yield ("done", result)
-
-    async def _produce(
-        self, request: PromptRequest, queue: asyncio.Queue[str | Completion | ClaudeFailure]
-    ) -> None:
+        done = False
         try:
-            async for item in self.client.stream(request):
-                queue.put_nowait(item)
+            answer: str | None = None
+            failure: str | None = None
+            mark = time.perf_counter()
+            if not self.client.key_configured:
+                failure = "no_key"
+            else:
+                producer = asyncio.create_task(self._produce(loop, queue))
+                try:
+                    while True:
+                        try:
+                            kind, payload = await asyncio.wait_for(queue.get(), self._remaining(prepared))
+                        except TimeoutError:
+                            failure = "timeout"
+                            break
+                        if kind == "failure":
+                            failure = payload.kind
+                            log.warning(
+                                "chat: stream gave no complete answer (%s): %s", payload.kind, payload
+                            )
+                            break
+                        if kind == "answer":
+                            answer = payload
+                            break
+                        if kind == "delta":
+                            pieces.append(payload)
+                        yield (kind, payload)  # type: ignore[misc]
+                finally:
+                    producer.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await producer
+            prepared.timings.model_ms = min(_ms(mark), loop.model_ms) if loop.turns else 0.0
+            prepared.timings.tools_ms = loop.tools_ms
+            if answer is not None:
+                topics = fallback.topics_of(question) or prepared.previous_topics
+            else:
+                summary, topics = await self._fallback(prepared, failure or "api_error", loop)
+                cut = fallback.words(fallback.language_of(question))["cut"]
+                tail = f"\n\n{cut}\n{summary}" if pieces else summary
+                yield ("delta", tail)
+                answer = "".join(pieces) + tail
+            done = True
+            result = await self._finish(prepared, answer, loop, failure, topics, streamed=True)
+            yield ("done", result)
+        finally:
+            if not done:  # the client went away: what the model used is still recorded
+                self._record_aborted(prepared, "".join(pieces), loop)
+
+    def _record_aborted(self, prepared: Prepared, text: str, loop: ToolLoop) -> None:
+        """Record an answer whose client left mid-stream, in a task of its own (the request's is ending)."""
+        task = asyncio.create_task(self._finish(prepared, text, loop, "aborted", [], streamed=True))
+        _BACKGROUND.add(task)
+        task.add_done_callback(_BACKGROUND.discard)
+
+    async def _produce(self, loop: ToolLoop, queue: asyncio.Queue[tuple[str, Any]]) -> None:
+        try:
+            queue.put_nowait(("answer", await loop.run()))
         except ClaudeFailure as failure:
-            queue.put_nowait(failure)
+            queue.put_nowait(("failure", failure))
         except Exception as error:  # never let a stream error escape as a 5xx
-            queue.put_nowait(ClaudeFailure("api_error", f"{type(error).__name__}: {error}"))
+            queue.put_nowait(("failure", ClaudeFailure("api_error", f"{type(error).__name__}: {error}")))
+
+    async def _fallback(self, prepared: Prepared, failure: str, loop: ToolLoop) -> tuple[str, list[str]]:
+        """The keyword path's answer and its topics; its tool calls join the loop's, its time is apart."""
+        mark = time.perf_counter()
+        language = fallback.language_of(prepared.question)
+        today = prepared.now.astimezone(SPAIN).date()
+        try:
+            products = await queries.product_names(self.db)
+        except Exception:  # the plan does without product names; the tools report the database
+            products = []
+        try:
+            chosen = fallback.plan(
+                prepared.question,
+                prepared.previous_topics,
+                today,
+                self.settings.chat_batch_hours,
+                prepared.now,
+                products,
+            )
+        except Exception:  # a question the parser trips on still gets the current figures
+            log.exception("chat: the keyword path could not plan an answer")
+            chosen = fallback.Plan(["status"], periods.Parsed(), [("get_status", {})])
+        context = tools.ToolContext(self.db, self.settings, prepared.now)
+        try:
+            async with asyncio.timeout(max(0.5, prepared.deadline - time.perf_counter())):
+                outcomes = await tools.call_many(context, chosen.calls)
+        except TimeoutError:
+            outcomes = [tools.ToolError("the factory database did not answer in time")] * len(chosen.calls)
+        for (name, arguments), outcome in zip(chosen.calls, outcomes, strict=True):
+            if isinstance(outcome, tools.ToolError):
+                loop.calls.append(ToolCall(name, arguments, None, str(outcome), 0.0, by_model=False))
+            else:
+                loop.calls.append(ToolCall(name, arguments, outcome, None, 0.0, by_model=False))
+        text = fallback.answer(
+            failure,
+            language,
+            [(name, outcome) for (name, _), outcome in zip(chosen.calls, outcomes, strict=True)],
+        )
+        prepared.timings.fallback_ms = _ms(mark)
+        return text, chosen.topics
+
+    def _grounding(self, prepared: Prepared, answer: str, loop: ToolLoop) -> grounding.Grounding:
+        evidence = grounding.Evidence()
+        for call in loop.calls:
+            evidence.add(call.result)
+            evidence.add(call.input)
+        evidence.add(prepared.question)
+        evidence.add(today_block(self.settings, prepared.now))
+        for turn in prepared.history:
+            evidence.add(turn.answer)
+        return grounding.check(answer, evidence)
 
     async def _finish(
         self,
         prepared: Prepared,
-        identity: str,
         answer: str,
-        completion: Completion | None,
+        loop: ToolLoop,
         failure: str | None,
+        topics: list[str],
         *,
         streamed: bool,
     ) -> ChatResult:
-        usage = completion.usage if completion else Usage()
-        model = completion.model if completion else self.client.model
+        usage = loop.usage
+        model = loop.model or self.client.model
         cost = stats.cost_eur(usage, model, self.settings.chat_model_prices, self.settings.chat_usd_to_eur)
+        degraded = failure is not None
+        mark = time.perf_counter()
+        checked = None if degraded else self._grounding(prepared, answer, loop)
+        prepared.timings.grounding_ms = _ms(mark)
+        tool_text = "".join(json.dumps(call.result or call.error) for call in loop.calls)
         latency_ms = _ms(prepared.started)
         result = ChatResult(
             answer=answer,
             conversation_id=prepared.conversation_id,
-            categories=prepared.context.categories,
-            context_tokens=prepared.context.tokens,
-            context_truncated=prepared.context.truncated,
+            categories=[call.name for call in loop.calls] or topics,
+            context_tokens=estimate_tokens(tool_text),
             usage=usage,
             cost_eur=round(cost, 8),
             latency_ms=round(latency_ms, 1),
             model=model,
-            degraded=completion is None,
+            degraded=degraded,
             failure=failure,
+            grounded=checked.grounded if checked else None,
+            unsupported_figures=checked.unsupported_figures if checked else [],
+            tool_calls=loop.calls,
+            model_turns=loop.turns,
             timings=prepared.timings,
         )
         mark = time.perf_counter()
         try:
-            await stats.record(
-                self.db,
-                stats.QuestionRecord(
-                    asked_at=datetime.now(UTC),
-                    identity=identity,
-                    conversation_id=prepared.conversation_id,
-                    model=model,
-                    categories=prepared.context.categories,
-                    streamed=streamed,
-                    api_called=failure != "no_key",
-                    degraded=result.degraded,
-                    failure=failure,
-                    usage=usage,
-                    context_tokens=prepared.context.tokens,
-                    cost_eur=cost,
-                    latency_ms=latency_ms,
-                ),
-            )
-            if completion is not None:
-                await conversations.add_turn(
-                    self.db,
+            async with self.db.begin() as conn:  # one transaction: one write to the database per answer
+                await stats.record_in(
+                    conn,
+                    stats.QuestionRecord(
+                        asked_at=datetime.now(UTC),
+                        identity=prepared.identity,
+                        conversation_id=prepared.conversation_id,
+                        model=model,
+                        categories=result.categories,
+                        streamed=streamed,
+                        api_called=failure != "no_key",
+                        degraded=degraded,
+                        failure=failure,
+                        usage=usage,
+                        context_tokens=result.context_tokens,
+                        cost_eur=cost,
+                        latency_ms=latency_ms,
+                        tool_calls=sum(call.by_model for call in loop.calls),
+                        grounded=result.grounded,
+                        unsupported_figures=len(result.unsupported_figures) if checked else None,
+                    ),
+                )
+                if failure == "aborted":  # an answer nobody received is no turn of the conversation
+                    return result
+                await conversations.add_turn_in(
+                    conn,
                     prepared.conversation_id,
+                    prepared.identity,
                     prepared.question,
-                    completion.text,
+                    answer,
+                    topics,
                     self.settings.chat_conversation_turns,
                 )
         except Exception:  # the user still gets the answer; the failure is logged

@@ -14,10 +14,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.chat.client import Usage
 from app.chat.tables import chat_questions
 from app.db import Database
+
+#: Failures that say nothing about the API: no key configured, or the client left mid-stream.
+NOT_API_FAILURES = ("no_key", "aborted")
 
 
 def cost_eur(usage: Usage, model: str, prices: dict[str, dict[str, float]], usd_to_eur: float) -> float:
@@ -54,32 +58,43 @@ class QuestionRecord:
     context_tokens: int
     cost_eur: float
     latency_ms: float
+    tool_calls: int = 0
+    grounded: bool | None = None
+    unsupported_figures: int | None = None
 
 
 async def record(db: Database, item: QuestionRecord) -> None:
-    asked_at = item.asked_at.astimezone(UTC)
     async with db.begin() as conn:
-        await conn.execute(
-            chat_questions.insert().values(
-                asked_at=asked_at,
-                day=asked_at.strftime("%Y-%m-%d"),
-                identity=item.identity[:200],
-                conversation_id=item.conversation_id,
-                model=item.model,
-                categories=",".join(item.categories),
-                streamed=item.streamed,
-                api_called=item.api_called,
-                degraded=item.degraded,
-                failure=item.failure,
-                input_tokens=item.usage.input_tokens,
-                output_tokens=item.usage.output_tokens,
-                cache_write_tokens=item.usage.cache_write_tokens,
-                cache_read_tokens=item.usage.cache_read_tokens,
-                context_tokens=item.context_tokens,
-                cost_eur=item.cost_eur,
-                latency_ms=item.latency_ms,
-            )
+        await record_in(conn, item)
+
+
+async def record_in(conn: AsyncConnection, item: QuestionRecord) -> None:
+    """`record` inside a transaction the caller holds (the service also stores the turn in it)."""
+    asked_at = item.asked_at.astimezone(UTC)
+    await conn.execute(
+        chat_questions.insert().values(
+            asked_at=asked_at,
+            day=asked_at.strftime("%Y-%m-%d"),
+            identity=item.identity[:200],
+            conversation_id=item.conversation_id,
+            model=item.model,
+            categories=",".join(item.categories)[:200],
+            streamed=item.streamed,
+            api_called=item.api_called,
+            degraded=item.degraded,
+            failure=item.failure,
+            input_tokens=item.usage.input_tokens,
+            output_tokens=item.usage.output_tokens,
+            cache_write_tokens=item.usage.cache_write_tokens,
+            cache_read_tokens=item.usage.cache_read_tokens,
+            context_tokens=item.context_tokens,
+            cost_eur=item.cost_eur,
+            latency_ms=item.latency_ms,
+            tool_calls=item.tool_calls,
+            grounded=item.grounded,
+            unsupported_figures=item.unsupported_figures,
         )
+    )
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
@@ -97,8 +112,12 @@ def _figures(rows: Sequence[Any]) -> dict[str, Any]:
     p50, p95 = percentile(latencies, 50), percentile(latencies, 95)
     return {
         "questions": len(rows),
-        "failures": sum(1 for row in rows if row.failure and row.failure != "no_key"),
+        "failures": sum(1 for row in rows if row.failure and row.failure not in NOT_API_FAILURES),
         "degraded": sum(1 for row in rows if row.degraded),
+        "tool_calls": sum(row.tool_calls or 0 for row in rows),
+        "grounded": sum(1 for row in rows if row.grounded is True),
+        "ungrounded": sum(1 for row in rows if row.grounded is False),
+        "unsupported_figures": sum(row.unsupported_figures or 0 for row in rows),
         "input_tokens": sum(row.input_tokens for row in rows),
         "output_tokens": sum(row.output_tokens for row in rows),
         "cache_write_tokens": sum(row.cache_write_tokens for row in rows),
@@ -126,6 +145,9 @@ async def summary(db: Database, days: int, now: datetime | None = None) -> dict[
                     chat_questions.c.cache_read_tokens,
                     chat_questions.c.cost_eur,
                     chat_questions.c.latency_ms,
+                    chat_questions.c.tool_calls,
+                    chat_questions.c.grounded,
+                    chat_questions.c.unsupported_figures,
                 ).where(chat_questions.c.day >= first_day)
             )
         ).all()
@@ -159,7 +181,11 @@ async def api_status(db: Database) -> dict[str, Any]:
         failure_row = (
             await conn.execute(
                 sa.select(chat_questions.c.asked_at, chat_questions.c.failure)
-                .where(chat_questions.c.api_called.is_(True), chat_questions.c.failure.is_not(None))
+                .where(
+                    chat_questions.c.api_called.is_(True),
+                    chat_questions.c.failure.is_not(None),
+                    chat_questions.c.failure.not_in(NOT_API_FAILURES),
+                )
                 .order_by(chat_questions.c.asked_at.desc(), chat_questions.c.id.desc())
                 .limit(1)
             )

@@ -1,1 +1,1 @@
-"""Tests of the BI chatbot: retrieval, the Claude client against a Messages API stand-in, endpoints."""
+"""Tests of the BI assistant: query tools, tool loop and keyword path, against a Messages API stand-in."""

@@ -8,8 +8,16 @@ content_block_start, ping, content_block_delta (text_delta), content_block_stop,
 and message_stop, sent with chunked transfer encoding, and error bodies
 `{"type": "error", "error": {"type": ..., "message": ...}}` with the real status codes.
 
-The answer cites the first figure line of the request's `<factory_data>` block, so callers can check
-that the data reached the model. A `system` block with `cache_control` is "cached": the first request
+Tool use, from the documented shapes (https://docs.anthropic.com/en/docs/agents-and-tools/tool-use/
+implement-tool-use, .../build-with-claude/streaming): a request with `tools` first gets a `tool_use`
+block (`stop_reason: tool_use`; streamed as content_block_start with empty `input`, then
+`input_json_delta` pieces), and the follow-up carrying the `tool_result` blocks gets a text answer that
+quotes figures of those results (key = value), so a caller can check the results reached the model. The
+request is refused with 400, as the API does, when a `tool_use` is not answered by a `tool_result` in the
+next user message or a tool definition lacks its name or object `input_schema`. Without tools, the answer
+cites the first figure line of the request's `<factory_data>` block.
+
+A `system` block with `cache_control` is "cached": the first request
 reports it as cache_creation_input_tokens, later identical ones as cache_read_input_tokens.
 
 Control endpoints (for tests; the code under test never calls them):
@@ -19,6 +27,13 @@ Control endpoints (for tests; the code under test never calls them):
   `ok`, `rate_limit` (429), `overloaded` (529), `server_error` (500), `slow` (answer after S seconds),
   `drop` (close the connection without answering), `cut_stream` (start the answer, then cut the
   connection mid-way). `chunk_delay_seconds` spaces the text deltas of streamed answers.
+- `POST /control/script` `{"turns": [...]}`: the next responses, one per request, in order; each turn is
+  `{"tool_calls": [{"name", "input"}...]}` (stop_reason tool_use), and/or `"text"`, `"stop_reason"`
+  (`end_turn`, `max_tokens`, `refusal`, `pause_turn`...), `"fault"`: `malformed` (a 200 whose body is
+  not a Message), `overload_mid_stream` (an `error` event of type overloaded_error after the first
+  text), `no_final_newline` (the last event lacks its closing blank line), `cut` (the connection drops
+  mid-answer), or `"error"`: `rate_limit`, `overloaded` or `server_error` (that HTTP error instead of an
+  answer). Once the script is used up, the default behaviour resumes.
 - `GET /control/requests`: every request received: headers, JSON body, mode applied, timestamps
   (`received_at`, `first_token_at`: wall-clock seconds).
 - `POST /control/reset`: mode ok, requests and cache forgotten.
@@ -57,6 +72,7 @@ class StandinState:
         self.lock = threading.Lock()
         self.requests: list[dict[str, Any]] = []
         self.cached_prefixes: set[str] = set()
+        self.script: list[dict[str, Any]] = []
         self.configure({"mode": mode})
 
     def configure(self, control: dict[str, Any]) -> None:
@@ -74,7 +90,12 @@ class StandinState:
         with self.lock:
             self.requests.clear()
             self.cached_prefixes.clear()
+            self.script = []
         self.configure({"mode": "ok"})
+
+    def next_turn(self) -> dict[str, Any] | None:
+        with self.lock:
+            return self.script.pop(0) if self.script else None
 
     def next_mode(self) -> str:
         """The mode for this request, counting down `times`."""
@@ -90,7 +111,80 @@ class StandinState:
 def _texts(content: Any) -> list[str]:
     if isinstance(content, str):
         return [content]
-    return [block.get("text", "") for block in content if isinstance(block, dict)]
+    texts = []
+    for block in content:
+        if not isinstance(block, dict):
+            continue
+        if block.get("type") == "tool_result":
+            texts.extend(_texts(block.get("content") or ""))
+        elif block.get("type") == "tool_use":
+            texts.append(json.dumps(block.get("input")))
+        else:
+            texts.append(block.get("text", ""))
+    return texts
+
+
+def _figures(value: Any, key: str = "") -> list[tuple[str, Any]]:
+    """(key, number) leaves of a tool result, in order."""
+    if isinstance(value, bool) or value is None:
+        return []
+    if isinstance(value, int | float):
+        return [(key, value)]
+    if isinstance(value, dict):
+        return [pair for k, v in value.items() for pair in _figures(v, k)]
+    if isinstance(value, list):
+        return [pair for v in value for pair in _figures(v, key)]
+    return []
+
+
+def tool_results(body: dict[str, Any]) -> list[dict[str, Any]]:
+    last = body["messages"][-1]
+    content = last["content"] if isinstance(last["content"], list) else []
+    return [b for b in content if isinstance(b, dict) and b.get("type") == "tool_result"]
+
+
+def answer_from_results(results: list[dict[str, Any]]) -> str:
+    """A text answer quoting up to three figures of the tool results, or the tool's error."""
+    quoted: list[str] = []
+    for result in results:
+        content = "".join(_texts(result.get("content") or ""))
+        if result.get("is_error"):
+            quoted.append(f"the tool reported an error ({content[:120]})")
+            continue
+        try:
+            data = json.loads(content)
+        except ValueError:
+            continue
+        quoted.extend(f"{key} = {value}" for key, value in _figures(data)[:3])
+    return "According to the factory data: " + "; ".join(quoted) + "." if quoted else "No figures came back."
+
+
+def default_turn(body: dict[str, Any]) -> dict[str, Any]:
+    """What the stand-in does unscripted: call the first tool, then quote its result."""
+    if body.get("tools"):
+        results = tool_results(body)
+        if results:
+            return {"text": answer_from_results(results)}
+        return {"tool_calls": [{"name": body["tools"][0]["name"], "input": {}}], "text": "Let me check. "}
+    return {"text": answer_for(body)}
+
+
+def content_of(turn: dict[str, Any]) -> tuple[list[dict[str, Any]], str]:
+    """The content blocks and stop_reason of a scripted or default turn."""
+    blocks: list[dict[str, Any]] = []
+    if turn.get("text"):
+        blocks.append({"type": "text", "text": turn["text"]})
+    for call in turn.get("tool_calls", []):
+        blocks.append(
+            {
+                "type": "tool_use",
+                "id": f"toolu_{uuid.uuid4().hex[:20]}",
+                "name": call["name"],
+                "input": call["input"],
+            }
+        )
+    stop_reason = turn.get("stop_reason") or ("tool_use" if turn.get("tool_calls") else "end_turn")
+    return blocks, stop_reason
 
 
 def answer_for(body: dict[str, Any]) -> str:
@@ -144,6 +238,30 @@ def validation_error(headers: Any, body: Any) -> tuple[int, str, str] | None:
     for previous, current in zip(messages, messages[1:], strict=False):
         if previous.get("role") == current.get("role"):
             return 400, "invalid_request_error", "messages: roles must alternate between user and assistant"
+        if previous.get("role") == "assistant" and isinstance(previous.get("content"), list):
+            asked = {
+                b.get("id")
+                for b in previous["content"]
+                if isinstance(b, dict) and b.get("type") == "tool_use"
+            }
+            content = current.get("content") if isinstance(current.get("content"), list) else []
+            answered = {
+                b.get("tool_use_id")
+                for b in content
+                if isinstance(b, dict) and b.get("type") == "tool_result"
+            }
+            if asked - answered:
+                return (400, "invalid_request_error", "messages: tool_use ids were found without tool_result "
+                        f"blocks immediately after: {', '.join(sorted(asked - answered))}")  # fmt: skip
+    for tool in body.get("tools") or []:
+        if not re.fullmatch(r"[a-zA-Z0-9_-]{1,64}", str(tool.get("name", ""))):
+            return (
+                400,
+                "invalid_request_error",
+                "tools: each tool needs a name matching ^[a-zA-Z0-9_-]{1,64}$",
+            )
+        if (tool.get("input_schema") or {}).get("type") != "object":
+            return 400, "invalid_request_error", f"tools.{tool.get('name')}.input_schema: type must be object"
     return None
 
 
@@ -157,7 +275,8 @@ class Handler(BaseHTTPRequestHandler):
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's signature
-        print(f"{self.address_string()} {format % args}", flush=True)
+        if not self.server.quiet:
+            print(f"{self.address_string()} {format % args}", flush=True)
 
     # --- plumbing ---------------------------------------------------------------------------------
     def _read_json(self) -> Any:
@@ -218,6 +337,10 @@ class Handler(BaseHTTPRequestHandler):
                 self._send_json(400, {"error": str(error)})
                 return
             self._send_json(200, {"mode": state.mode, "times": state.times})
+        elif self.path == "/control/script":
+            with state.lock:
+                state.script = list((body or {}).get("turns", []))
+            self._send_json(200, {"turns": len(state.script)})
         elif self.path == "/control/reset":
             state.reset()
             self._send_json(200, {"mode": "ok"})
@@ -251,15 +374,28 @@ class Handler(BaseHTTPRequestHandler):
             return
         if mode == "slow":
             time.sleep(state.delay_seconds)
-        text = answer_for(body)
-        words = re.findall(r"\S+\s*", text)
-        usage = usage_for(body, state, output_tokens=len(words))
+        turn = state.next_turn() or default_turn(body)
+        record["turn"] = turn
+        if turn.get("error") in ERRORS:
+            status, kind, message = ERRORS[turn["error"]]
+            self._send_error(status, kind, message, {"retry-after": "0"})
+            return
+        blocks, stop_reason = content_of(turn)
+        fault = turn.get("fault") or ("cut" if mode == "cut_stream" else None)
+        text = "".join(b.get("text", "") for b in blocks)
+        usage = usage_for(
+            body, state, output_tokens=max(1, len(re.findall(r"\S+\s*", text))) + 10 * len(blocks)
+        )
         message_id = f"msg_standin_{uuid.uuid4().hex[:16]}"
         try:
             if body.get("stream"):
-                self._stream(body, message_id, words, usage, record, cut=mode == "cut_stream")
-            elif mode == "cut_stream":
+                self._stream(body, message_id, blocks, stop_reason, usage, record, fault=fault)
+            elif fault == "cut":
                 self._cut_json(body, message_id, text, usage)
+            elif fault == "malformed":
+                self._send_json(
+                    200, {"id": message_id, "type": "message", "content": "not a list", "usage": usage}
+                )
             else:
                 self._send_json(
                     200,
@@ -268,8 +404,8 @@ class Handler(BaseHTTPRequestHandler):
                         "type": "message",
                         "role": "assistant",
                         "model": body["model"],
-                        "content": [{"type": "text", "text": text}],
-                        "stop_reason": "end_turn",
+                        "content": blocks,
+                        "stop_reason": stop_reason,
                         "stop_sequence": None,
                         "usage": usage,
                     },
@@ -293,11 +429,12 @@ class Handler(BaseHTTPRequestHandler):
         self,
         body: dict[str, Any],
         message_id: str,
-        words: list[str],
+        blocks: list[dict[str, Any]],
+        stop_reason: str,
         usage: dict[str, int],
         record: dict[str, Any],
         *,
-        cut: bool,
+        fault: str | None,
     ) -> None:
         state = self.server.state
         self.send_response(200)
@@ -306,6 +443,10 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("transfer-encoding", "chunked")
         self.send_header("request-id", f"req_standin_{uuid.uuid4().hex[:12]}")
         self.end_headers()
+        if fault == "malformed":
+            self._event("message_start", {"type": "message_start", "message": "not an object"})
+            self._chunk(b"")
+            return
         start_usage = {**usage, "output_tokens": 1}
         self._event(
             "message_start",
@@ -323,42 +464,68 @@ class Handler(BaseHTTPRequestHandler):
                 },
             },
         )
-        self._event(
-            "content_block_start",
-            {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
-        )
         self._event("ping", {"type": "ping"})
-        for position, word in enumerate(words):
-            if cut and position == max(1, len(words) // 2):
-                self._drop()
-                return
+        sent = 0
+        total_words = sum(len(re.findall(r"\S+\s*", b.get("text", ""))) for b in blocks)
+        for index, block in enumerate(blocks):
+            if block["type"] == "text":
+                start = {"type": "text", "text": ""}
+                pieces = [("text_delta", "text", word) for word in re.findall(r"\S+\s*", block["text"])]
+            else:
+                start = {**block, "input": {}}
+                raw = json.dumps(block["input"])
+                pieces = [
+                    ("input_json_delta", "partial_json", raw[i : i + 12]) for i in range(0, len(raw), 12)
+                ]
             self._event(
-                "content_block_delta",
-                {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": word}},
+                "content_block_start", {"type": "content_block_start", "index": index, "content_block": start}
             )
-            if record["first_token_at"] is None:
-                record["first_token_at"] = time.time()
-            if state.chunk_delay_seconds:
-                time.sleep(state.chunk_delay_seconds)
-        self._event("content_block_stop", {"type": "content_block_stop", "index": 0})
+            for kind, field, piece in pieces:
+                if (
+                    kind == "text_delta"
+                    and sent == max(1, total_words // 2)
+                    and fault in ("cut", "overload_mid_stream")
+                ):
+                    if fault == "cut":
+                        self._drop()
+                    else:
+                        overloaded = {"type": "overloaded_error", "message": "Overloaded"}
+                        self._event("error", {"type": "error", "error": overloaded})
+                        self._chunk(b"")
+                    return
+                self._event(
+                    "content_block_delta",
+                    {"type": "content_block_delta", "index": index, "delta": {"type": kind, field: piece}},
+                )
+                if kind == "text_delta":
+                    sent += 1
+                    if record["first_token_at"] is None:
+                        record["first_token_at"] = time.time()
+                    if state.chunk_delay_seconds:
+                        time.sleep(state.chunk_delay_seconds)
+            self._event("content_block_stop", {"type": "content_block_stop", "index": index})
         self._event(
             "message_delta",
             {
                 "type": "message_delta",
-                "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                "delta": {"stop_reason": stop_reason, "stop_sequence": None},
                 "usage": {"output_tokens": usage["output_tokens"]},
             },
         )
-        self._event("message_stop", {"type": "message_stop"})
+        if fault == "no_final_newline":
+            self._chunk(f"event: message_stop\ndata: {json.dumps({'type': 'message_stop'})}\n".encode())
+        else:
+            self._event("message_stop", {"type": "message_stop"})
         self._chunk(b"")
 
 
 class StandinServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], state: StandinState) -> None:
+    def __init__(self, address: tuple[str, int], state: StandinState, *, quiet: bool = False) -> None:
         super().__init__(address, Handler)
         self.state = state
+        self.quiet = quiet  # no access log (in-process use, e.g. `make eval-chat`)
 
 
 def main(argv: list[str] | None = None) -> None:
