@@ -5,6 +5,7 @@ privileges, and a user (root only for the images `infra.images.ROOT_IMAGES` name
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -112,15 +113,46 @@ def container(
 
 
 def private_network(
-    name: str, network_name: str, *, provider: docker.Provider, parent: pulumi.Resource
+    name: str,
+    network_name: str,
+    *,
+    provider: docker.Provider,
+    parent: pulumi.Resource,
+    subnet: ipaddress.IPv4Network | None = None,
 ) -> docker.Network:
-    """A bridge network `network_name` of one component's containers."""
+    """A bridge network `network_name` of one component's containers.
+
+    With `subnet`, Docker hands out dynamic addresses only from its upper half (`dynamic_range`), so
+    the addresses below it (`fixed_address`) stay free for containers that need a fixed one."""
+    ipam = (
+        [
+            docker.NetworkIpamConfigArgs(
+                subnet=str(subnet), gateway=str(subnet[1]), ip_range=str(dynamic_range(subnet))
+            )
+        ]
+        if subnet is not None
+        else None
+    )
     return docker.Network(
         name,
         name=network_name,
         driver="bridge",
+        ipam_configs=ipam,
         opts=pulumi.ResourceOptions(parent=parent, provider=provider),
     )
+
+
+def dynamic_range(subnet: ipaddress.IPv4Network) -> ipaddress.IPv4Network:
+    """The upper half of `subnet`, from which Docker assigns the addresses nobody fixed."""
+    return list(subnet.subnets(prefixlen_diff=1))[1]
+
+
+def fixed_address(subnet: ipaddress.IPv4Network, index: int = 2) -> str:
+    """The `index`th address of `subnet` (1 is the gateway), below the dynamic range."""
+    address = subnet[index]
+    if index < 2 or address in dynamic_range(subnet):
+        raise ValueError(f"{address} is the gateway or in {subnet}'s dynamic range")
+    return str(address)
 
 
 def volume(

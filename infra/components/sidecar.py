@@ -31,15 +31,25 @@ SOCKET_PATH = f"{SOCKET_DIR}/tailscaled.sock"
 AUTH_KEY_FILE = "/run/secrets/tailscale-authkey"
 SERVE_CONFIG_FILE = "/config/serve.json"
 HEALTH_ADDR = "127.0.0.1:9002"
+SERVE_BACKEND_HOST = "127.0.0.2"
+"""Where a service behind a userspace sidecar listens for `tailscale serve`, never 127.0.0.1.
+
+In userspace mode tailscaled forwards a tailnet connection to a port that `serve` does not own to
+127.0.0.1:<port>, raw, with whatever headers the tailnet peer wrote (tailscale wgengine/netstack/
+netstack.go, acceptTCP: `case isTailscaleIP: dialIP = ipv4Loopback`). A listener on another
+loopback address (all of 127.0.0.0/8 is local on Linux) is out of that forwarding's reach, and
+`serve` still proxies to it: the CLI accepts only localhost targets (ipn/serve.go,
+ExpandProxyTargetValue), but a serve config file (TS_SERVE_CONFIG) is not checked that way and its
+`Proxy` URL is dialed as written (ipn/ipnlocal/serve.go)."""
 OUTBOUND_PROXY = "127.0.0.1:1055"
 """HTTP and SOCKS5 proxy through which processes sharing a userspace sidecar reach the tailnet."""
 
 
-def https_serve(local_port: int) -> dict[str, Any]:
-    """Serve config: HTTPS on 443 with the node's tailnet certificate, proxied to 127.0.0.1:local_port."""
+def https_serve(local_port: int, host: str = "127.0.0.1") -> dict[str, Any]:
+    """Serve config: HTTPS on 443 with the node's tailnet certificate, proxied to host:local_port."""
     return {
         "TCP": {"443": {"HTTPS": True}},
-        "Web": {"${TS_CERT_DOMAIN}:443": {"Handlers": {"/": {"Proxy": f"http://127.0.0.1:{local_port}"}}}},
+        "Web": {"${TS_CERT_DOMAIN}:443": {"Handlers": {"/": {"Proxy": f"http://{host}:{local_port}"}}}},
     }
 
 
@@ -56,6 +66,8 @@ class SidecarArgs:
     image: str
     network: docker.Network
     serve: Mapping[str, Any] | None = None
+    address: str | None = None
+    """A fixed IPv4 address on `network` (outside Docker's dynamic range), for peers that trust it."""
     share_socket: bool = False
     """Put tailscaled's socket in a volume (`<name>-socket`) for the LocalAPI proxy."""
     outbound_proxy: bool = False
@@ -120,7 +132,7 @@ def tailscale_sidecar(
         envs=envs,
         volumes=volumes,
         uploads=uploads,
-        networks=[docker.ContainerNetworksAdvancedArgs(name=args.network.name)],
+        networks=[docker.ContainerNetworksAdvancedArgs(name=args.network.name, ipv4_address=args.address)],
         hostname=args.hostname,
     )
     ts = container(name, spec, provider=provider, parent=parent, logging=logging)

@@ -65,7 +65,7 @@ def test_environment_wiring_sidecar_nginx_app_and_proxy(runs: dict[str, StackRun
     run = runs["prod"]
     web, app, proxy = run.container("web-prod"), run.container("app-prod"), run.container("proxy-prod")
     assert web.inputs["networkMode"] == "container:ts-prod"
-    assert envs(web)["CF_NGINX_LISTEN"] == "127.0.0.1:8080"
+    assert envs(web)["CF_NGINX_LISTEN"] == "127.0.0.2:8080"
     assert envs(web)["CF_APP_UPSTREAM"] == "app-prod:8000"
     assert "/etc/nginx/templates/nginx.conf.template" in uploads(web)
     assert {"volumeName": "web-prod-logs", "containerPath": "/var/log/cf-web", "readOnly": False} in (

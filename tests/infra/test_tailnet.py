@@ -92,7 +92,7 @@ def test_the_dashboard_sidecar_serves_https_to_nginx_on_loopback(runs: dict[str,
     serve = json.loads(uploads(sidecar)["/config/serve.json"]["content"])
     assert serve == {
         "TCP": {"443": {"HTTPS": True}},
-        "Web": {"${TS_CERT_DOMAIN}:443": {"Handlers": {"/": {"Proxy": "http://127.0.0.1:8080"}}}},
+        "Web": {"${TS_CERT_DOMAIN}:443": {"Handlers": {"/": {"Proxy": "http://127.0.0.2:8080"}}}},
     }
     assert envs(sidecar)["TS_HOSTNAME"] == "factory"
     assert envs(sidecar)["TS_SOCKET"] == "/var/run/tailscale-shared/tailscaled.sock"

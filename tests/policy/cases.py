@@ -37,6 +37,7 @@ SECRETS = "no-plain-secrets-in-env-or-labels"
 FORGEJO = "forgejo-registration-disabled-and-install-locked"
 REGISTRY = "registry-requires-htpasswd-auth"
 RUNNERS = "runners-get-no-docker-socket-or-privileged-jobs"
+APP_TRUST = "app-trusts-one-proxy-address"
 KEYS = "tailnet-keys-tagged-preauthorized-and-bounded"
 ACL = "tailnet-policy-owned-by-one-stack-with-tests"
 PROVIDERS = "docker-resources-use-explicit-provider"
@@ -54,6 +55,7 @@ RESOURCE_POLICIES = (
     FORGEJO,
     REGISTRY,
     RUNNERS,
+    APP_TRUST,
     KEYS,
 )
 STACK_POLICIES = (ACL, PROVIDERS, VOLUMES)
@@ -312,7 +314,31 @@ CASES: tuple[Case, ...] = (
         f.runner(privileged=True),
         "runner container 'runner-dev' is privileged.",
     ),
-    # 12. tailnet keys
+    # 12. the app's trust boundary
+    case(
+        "app trusting the web container's one address",
+        APP_TRUST,
+        f.container("app-dev", image=f.APP, envs=['CF_TRUSTED_PROXIES=["10.213.0.2", "fd00::2/128"]']),
+    ),
+    case(
+        "app trusting the whole network",
+        APP_TRUST,
+        f.container("app-dev", image=f.APP, envs=['CF_TRUSTED_PROXIES=["10.213.0.0/24", "10.213.0.2/31"]']),
+        "app container 'app-dev': CF_TRUSTED_PROXIES trusts networks, not one address: "
+        "10.213.0.0/24 (256 addresses), 10.213.0.2/31 (2 addresses).",
+    ),
+    case(
+        "app trusting a malformed list",
+        APP_TRUST,
+        f.container("app-dev", image=f.APP, envs=["CF_TRUSTED_PROXIES=10.213.0.2"]),
+        "app container 'app-dev': CF_TRUSTED_PROXIES is not a JSON list of addresses: '10.213.0.2'.",
+    ),
+    case(
+        "another container's setting of the same name",
+        APP_TRUST,
+        f.container(envs=['CF_TRUSTED_PROXIES=["10.0.0.0/8"]']),
+    ),
+    # 13. tailnet keys
     case("tagged, preauthorized, single-use", KEYS, f.tailnet_key()),
     case("reusable and ephemeral", KEYS, f.tailnet_key(reusable=True, ephemeral=True, expiry=None)),
     case("reusable within the bound", KEYS, f.tailnet_key(reusable=True, expiry=86400)),
@@ -335,7 +361,7 @@ CASES: tuple[Case, ...] = (
         f.tailnet_key(reusable=True, expiry=None),
         "reusable auth key 'ts-dev' is not ephemeral and expires after 90 days, beyond the 30-day bound.",
     ),
-    # 13. tailnet policy file
+    # 14. tailnet policy file
     case("owner stack with tests", ACL, [f.acl(), f.forgejo()]),
     case("other stack without a policy file", ACL, [f.container()]),
     case(
@@ -373,7 +399,7 @@ CASES: tuple[Case, ...] = (
         [f.acl(), f.acl(name="second-policy")],
         "stack 'prod' declares 2 tailnet policy files (tailnet-policy, second-policy); declare one.",
     ),
-    # 14. explicit providers
+    # 15. explicit providers
     case(
         "explicit providers",
         PROVIDERS,
@@ -386,7 +412,7 @@ CASES: tuple[Case, ...] = (
         "Volume 'logs-dev' uses the default docker provider (default_5_2_0), which deploys to whatever "
         "DOCKER_HOST is set where pulumi runs.",
     ),
-    # 15. data volumes
+    # 16. data volumes
     case("protected data volumes", VOLUMES, _prod_stack),
     case(
         "unprotected data volumes",

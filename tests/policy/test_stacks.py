@@ -205,6 +205,12 @@ BREAKS = (
         p.RUNNERS,
     ),
     brk(
+        "app trusting its whole network",
+        "prod",
+        _edit("app-prod", _add_env('CF_TRUSTED_PROXIES=["10.213.0.0/24"]')),
+        p.APP_TRUST,
+    ),
+    brk(
         "auth key not preauthorized",
         "dev",
         _edit("ts-dev-authkey", _set(preauthorized=False), suffix="TailnetKey"),
