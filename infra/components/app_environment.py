@@ -46,12 +46,15 @@ from infra.components.sidecar import (
     tailscale_sidecar,
 )
 from infra.config import REPO_ROOT, AppConfig, EnvironmentConfig, LoggingConfig
+from infra.images import ADDED_CAPABILITIES
 
 APP_PORT = 8000
 WEB_PORT = 8080
 PROXY_PORT = 8765
 ACCESS_LOG_DIR = "/var/log/cf-web"
 ACCESS_LOG = f"{ACCESS_LOG_DIR}/access.log"
+NGINX_RUN_DIR = "/var/run/cf-web"
+"""nginx's tmpfs: the rendered config, its pid file and temp files (the root file system is read-only)."""
 ANTHROPIC_KEY_FILE = "/run/secrets/anthropic-api-key"
 NGINX_TEMPLATE = REPO_ROOT / "sidecar" / "nginx.conf.template"
 
@@ -142,21 +145,25 @@ class AppEnvironment(pulumi.ComponentResource):
             logging=logging,
         )
 
+        # The image's entrypoint renders /etc/nginx/templates/*.template into NGINX_ENVSUBST_OUTPUT_DIR
+        # before it runs the command (docker-nginx entrypoint/20-envsubst-on-templates.sh).
         web_envs = {
-            "NGINX_ENVSUBST_OUTPUT_DIR": "/etc/nginx",
+            "NGINX_ENVSUBST_OUTPUT_DIR": NGINX_RUN_DIR,
             "CF_APP_UPSTREAM": f"app-{name}:{APP_PORT}",
             "CF_ACCESS_LOG": ACCESS_LOG,
-            "CF_NGINX_RUN_DIR": "/var/run/cf-web",
+            "CF_NGINX_RUN_DIR": NGINX_RUN_DIR,
         }
         web_spec = ContainerSpec(
             image=args.images.nginx,
             user=None,  # root: see infra.images.ROOT_IMAGES["nginx"]
+            command=["nginx", "-c", f"{NGINX_RUN_DIR}/nginx.conf", "-g", "daemon off;"],
             health=http_check(f"http://127.0.0.1:{WEB_PORT}/health"),
             memory_mb=64,
             envs=web_envs,
             volumes=[mount(logs, ACCESS_LOG_DIR)],
             uploads=[config_file("/etc/nginx/templates/nginx.conf.template", NGINX_TEMPLATE.read_text())],
-            tmpfs={"/var/run/cf-web": "rw,size=16m", "/var/cache/nginx": "rw,size=16m"},
+            tmpfs={NGINX_RUN_DIR: "rw,size=16m", "/var/cache/nginx": "rw,size=16m"},
+            capabilities=ADDED_CAPABILITIES["nginx"][0],
         )
         if tailnet:
             assert args.auth_key is not None and env.hostname is not None
@@ -206,7 +213,8 @@ class AppEnvironment(pulumi.ComponentResource):
                     health=HealthCheck(["CMD", "/usr/local/bin/localapi-proxy-health"], timeout="10s"),
                     memory_mb=32,
                     envs={"TS_SOCKET": SOCKET_PATH, "LISTEN_PORT": str(PROXY_PORT)},
-                    volumes=[mount(sidecar.socket, SOCKET_DIR)],
+                    # connect() on a unix socket needs no write access to the mount
+                    volumes=[mount(sidecar.socket, SOCKET_DIR, read_only=True)],
                     networks=[
                         docker.ContainerNetworksAdvancedArgs(
                             name=self.network.name, aliases=[f"proxy-{name}"]

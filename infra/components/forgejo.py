@@ -103,6 +103,7 @@ class Forgejo(pulumi.ComponentResource):
                 networks=reach.networks,
                 network_mode=reach.network_mode,
                 ports=reach.ports,
+                tmpfs={"/tmp": "rw,size=64m"},  # noqa: S108 (a tmpfs inside the container)
             ),
             provider=provider,
             parent=self,

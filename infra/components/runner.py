@@ -136,6 +136,7 @@ class Runner(pulumi.ComponentResource):
                 networks=networks,
                 network_mode=network_mode,
                 labels={"chocolate-factory.runner": cfg.env},
+                writable_root=True,  # see infra.images.WRITABLE_ROOT_IMAGES["forgejo-runner"]
             ),
             provider=provider,
             parent=self,

@@ -134,6 +134,8 @@ def tailscale_sidecar(
         uploads=uploads,
         networks=[docker.ContainerNetworksAdvancedArgs(name=args.network.name, ipv4_address=args.address)],
         hostname=args.hostname,
+        # containerboot's default socket (when TS_SOCKET is not shared) and scratch files
+        tmpfs={"/tmp": "rw,size=16m"},  # noqa: S108 (a tmpfs inside the container)
     )
     ts = container(name, spec, provider=provider, parent=parent, logging=logging)
     return Sidecar(container=ts, state=state, socket=socket)

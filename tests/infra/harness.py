@@ -129,6 +129,11 @@ class StackRun:
 
     @property
     def containers(self) -> list[CapturedResource]:
+        """The containers that run (not the upload holders, which are created and never started)."""
+        return [c for c in self.all_containers if c.inputs.get("start") is not False]
+
+    @property
+    def all_containers(self) -> list[CapturedResource]:
         return self.of_type("docker:index/container:Container")
 
     def ancestors(self, resource: CapturedResource) -> Iterator[CapturedResource]:

@@ -47,7 +47,7 @@ def test_nginx_listens_only_where_serve_proxies_out_of_reach_of_tailnet_forwardi
 ) -> None:
     run = runs[stack]
     web, sidecar = run.container(f"web-{stack}"), run.container(f"ts-{stack}")
-    serve = json.loads(uploads(sidecar)["/config/serve.json"]["content"])
+    serve = json.loads(uploads(run, sidecar)["/config/serve.json"]["content"])
     [site] = serve["Web"].values()
     proxied = site["Handlers"]["/"]["Proxy"]
     listen = envs(web)["CF_NGINX_LISTEN"]

@@ -192,6 +192,12 @@ BREAKS = (
         p.SECRETS,
     ),
     brk(
+        "app with a writable root and Docker's default capabilities",
+        "dev",
+        _edit("app-dev", _set(readOnly=False, capabilities=None)),
+        p.CONFINED,
+    ),
+    brk(
         "forgejo registration open",
         "prod",
         _edit("forgejo", _drop_env("FORGEJO__service__DISABLE_REGISTRATION")),
