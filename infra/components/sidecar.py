@@ -1,7 +1,8 @@
 """The Tailscale sidecar: containerboot in userspace mode, `tailscale serve` in front of a local port.
 
 Services that sit behind it join its network namespace (`network_mode: container:<sidecar>`), so they
-listen on 127.0.0.1 and are reachable only through `tailscale serve`, over the tailnet.
+listen on a loopback address (`SERVE_BACKEND_HOST`) and are reachable only through `tailscale serve`,
+over the tailnet.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ SOCKET_DIR = "/var/run/tailscale-shared"
 SOCKET_PATH = f"{SOCKET_DIR}/tailscaled.sock"
 AUTH_KEY_FILE = "/run/secrets/tailscale-authkey"
 SERVE_CONFIG_FILE = "/config/serve.json"
-HEALTH_ADDR = "127.0.0.1:9002"
+HEALTH_ADDR = "127.0.0.2:9002"
+"""containerboot's health check (TS_LOCAL_ADDR_PORT), out of reach of tailnet forwarding (see below)."""
 SERVE_BACKEND_HOST = "127.0.0.2"
 """Where a service behind a userspace sidecar listens for `tailscale serve`, never 127.0.0.1.
 
@@ -53,9 +55,11 @@ def https_serve(local_port: int, host: str = "127.0.0.1") -> dict[str, Any]:
     }
 
 
-def with_tcp_forward(serve: dict[str, Any], port: int, local_port: int) -> dict[str, Any]:
-    """Add a raw TCP forward (for example SSH for git) to a serve config."""
-    tcp = {**serve.get("TCP", {}), str(port): {"TCPForward": f"127.0.0.1:{local_port}"}}
+def with_tcp_forward(
+    serve: dict[str, Any], port: int, local_port: int, host: str = "127.0.0.1"
+) -> dict[str, Any]:
+    """Add a raw TCP forward to host:local_port (for example SSH for git) to a serve config."""
+    tcp = {**serve.get("TCP", {}), str(port): {"TCPForward": f"{host}:{local_port}"}}
     return {**serve, "TCP": tcp}
 
 

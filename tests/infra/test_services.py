@@ -15,11 +15,12 @@ def test_forgejo_is_locked_down_with_actions_on_and_its_url_on_the_tailnet(runs:
     assert settings["FORGEJO__security__INSTALL_LOCK"] == "true"
     assert settings["FORGEJO__actions__ENABLED"] == "true"
     assert settings["FORGEJO__server__ROOT_URL"] == "https://git.tailfa57c0.ts.net/"
-    assert settings["FORGEJO__server__HTTP_ADDR"] == "127.0.0.1"
+    assert settings["FORGEJO__server__HTTP_ADDR"] == "127.0.0.2"
+    assert settings["FORGEJO__server__SSH_LISTEN_HOST"] == "127.0.0.2"
     assert settings["FORGEJO__security__SECRET_KEY_URI"] == "file:/run/secrets/forgejo-secret-key"
     secret_key = uploads(runs["prod"], forgejo)["/run/secrets/forgejo-secret-key"]
     assert secret_key["content"] == "placeholder-forgejoSecretKey"
-    assert forgejo.inputs["healthcheck"]["tests"][-1] == "http://127.0.0.1:3000/api/healthz"
+    assert forgejo.inputs["healthcheck"]["tests"][-1] == "http://127.0.0.2:3000/api/healthz"
     assert forgejo.inputs["networkMode"] == "container:ts-forgejo"
 
 
@@ -28,7 +29,7 @@ def test_forgejo_ssh_is_forwarded_by_its_sidecar(runs: dict[str, StackRun]) -> N
 
     sidecar = runs["prod"].container("ts-forgejo")
     serve = json.loads(uploads(runs["prod"], sidecar)["/config/serve.json"]["content"])
-    assert serve["TCP"]["22"] == {"TCPForward": "127.0.0.1:2222"}
+    assert serve["TCP"]["22"] == {"TCPForward": "127.0.0.2:2222"}
 
 
 def test_registry_requires_htpasswd_allows_deletes_and_stores_on_a_volume(runs: dict[str, StackRun]) -> None:
@@ -42,7 +43,7 @@ def test_registry_requires_htpasswd_allows_deletes_and_stores_on_a_volume(runs: 
         assert {"volumeName": "registry-data", "containerPath": "/var/lib/registry", "readOnly": False} in (
             registry.inputs["volumes"]
         )
-    assert envs(runs["prod"].container("registry"))["REGISTRY_HTTP_ADDR"] == "127.0.0.1:5000"
+    assert envs(runs["prod"].container("registry"))["REGISTRY_HTTP_ADDR"] == "127.0.0.2:5000"
 
 
 def test_runners_register_offline_with_their_label_and_get_no_docker(runs: dict[str, StackRun]) -> None:

@@ -83,3 +83,24 @@ def test_an_environment_subnet_must_be_a_private_ipv4_network(tmp_path: Path) ->
         load_stack("prod", _stack_with(tmp_path, {"chocolate-factory:environments": broken}))
     [problem] = caught.value.problems
     assert problem.startswith("chocolate-factory:environments.0.subnet: Value error, expected a private")
+
+
+def test_no_sidecar_forwards_to_or_checks_health_on_the_address_tailnet_forwarding_reaches(
+    runs: dict[str, StackRun],
+) -> None:
+    # Every service behind a sidecar (Forgejo's HTTP and SSH, the registry, nginx) and containerboot's
+    # health endpoint listen on another loopback address than the one tailscaled dials for tailnet
+    # traffic that serve does not own.
+    for stack in ("dev", "prod"):
+        run = runs[stack]
+        for sidecar in (c for c in run.containers if c.name.startswith("ts-")):
+            assert not envs(sidecar)["TS_LOCAL_ADDR_PORT"].startswith("127.0.0.1:"), sidecar.name
+            files = uploads(run, sidecar)
+            if "/config/serve.json" not in files:
+                continue
+            serve = json.loads(files["/config/serve.json"]["content"])
+            targets = [
+                h["Proxy"] for site in serve.get("Web", {}).values() for h in site["Handlers"].values()
+            ]
+            targets += [port["TCPForward"] for port in serve["TCP"].values() if "TCPForward" in port]
+            assert targets and not [t for t in targets if "127.0.0.1" in t], (sidecar.name, targets)
