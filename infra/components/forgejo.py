@@ -117,6 +117,9 @@ class Forgejo(pulumi.ComponentResource):
                 networks=reach.networks,
                 network_mode=reach.network_mode,
                 ports=reach.ports,
+                # Read-only root: the rootless image declares VOLUME /var/lib/gitea and /etc/gitea (where
+                # its entrypoint writes app.ini) and sets TMPDIR=/tmp/gitea (Dockerfile.rootless), so
+                # /tmp (mode 1777) is the one more place it writes.
                 tmpfs={"/tmp": "rw,size=64m"},  # noqa: S108 (a tmpfs inside the container)
             ),
             provider=provider,
