@@ -12,8 +12,9 @@ import httpx
 import pytest
 
 from app.analytics.accesslog import parse_line
-from infra.components.sidecar import SERVE_BACKEND_HOST
 from tests.analytics.support import nginx
+from tests.infra.harness import run_stack
+from tests.infra.helpers import envs
 from tests.support.services import free_port
 
 pytestmark = pytest.mark.nginx
@@ -102,10 +103,12 @@ def test_tailnet_connections_serve_does_not_own_cannot_reach_nginx(upstream: int
     """Behind a userspace sidecar, tailscaled dials 127.0.0.1:<port> for a tailnet connection to a port
     that `serve` does not handle, passing on whatever the tailnet peer wrote (tailscale
     wgengine/netstack/netstack.go, acceptTCP: `case isTailscaleIP: dialIP = ipv4Loopback`). nginx listens
-    where the program puts it, and `serve` proxies there (tests/infra/test_trust_boundary.py)."""
+    where the prod stack puts it, and `serve` proxies there (tests/infra/test_trust_boundary.py)."""
+    declared = envs(run_stack("prod").container("web-prod"))["CF_NGINX_LISTEN"]
+    listen_host = declared.rsplit(":", 1)[0]
     access_log = tmp_path / "access.log"
     forged = {"Tailscale-User-Login": "marta@chocolate.example"}
-    with nginx(tmp_path / "nginx", upstream, access_log, tmp_path, listen_host=SERVE_BACKEND_HOST) as web:
+    with nginx(tmp_path / "nginx", upstream, access_log, tmp_path, listen_host=listen_host) as web:
         with pytest.raises(httpx.ConnectError):
             httpx.get(f"http://127.0.0.1:{web.port}/", headers=forged)
         via_serve = httpx.get(f"{web.url}/", headers={**forged, "X-Forwarded-For": "100.101.2.20"})
