@@ -43,12 +43,16 @@ ROOT_IMAGES: Mapping[str, str] = {
 
 ADDED_CAPABILITIES: Mapping[str, tuple[tuple[str, ...], str]] = {
     "nginx": (
-        ("CHOWN", "SETGID", "SETUID"),
+        ("CAP_CHOWN", "CAP_SETGID", "CAP_SETUID"),
         "the master (root) creates its temp directories for the workers' user and switches the "
         "workers to that user; it binds 8080, so no NET_BIND_SERVICE",
     ),
 }
-"""Capabilities an image adds back after every container drops them all, and why; no other does."""
+"""Capabilities an image adds back after every container drops them all, and why; no other does.
+
+Written as `docker inspect` reports them (HostConfig.CapAdd, with the CAP_ prefix): the docker provider
+reads them back unnormalized (terraform-provider-docker resourceDockerContainerRead), so another
+spelling would replace the container on every `pulumi up`."""
 
 WRITABLE_ROOT_IMAGES: Mapping[str, str] = {
     "forgejo-runner": "jobs run in the runner's own container (host-mode labels) and install their "

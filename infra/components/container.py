@@ -187,13 +187,13 @@ def _upload_holder(
         labels={ROLE_LABEL: FILES_ROLE},
     )
     # Created, never started: it only carries the copy. Its root is written by that copy, but no
-    # process ever runs in it.
+    # process ever runs in it. It keeps the service's health check: the provider reads the image's
+    # back otherwise, and a difference would replace it on every `up`.
     args.read_only = False
     args.capabilities = docker.ContainerCapabilitiesArgs(drops=["ALL"])
     args.start = False
     args.must_run = False
     args.restart = "no"
-    args.healthcheck = None
     args.envs = None
     args.networks_advanced = None
     args.network_mode = None
