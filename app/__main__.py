@@ -16,8 +16,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default=settings.host)
     parser.add_argument("--port", type=int, default=settings.port)
     args = parser.parse_args(argv)
-    # The direct peer decides whose Tailscale-User-Login header is believed (app/analytics/access.py):
-    # never let X-Forwarded-For rewrite it.
+    # The direct peer decides whose Tailscale-User-Login header is believed (app/identity.py): never
+    # let X-Forwarded-For rewrite it. (Under another launcher the app still refuses to trust a request
+    # carrying a forwarding header, so this is a second line, not the only one.)
     uvicorn.run(
         create_app(settings),
         host=args.host,

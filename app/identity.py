@@ -3,13 +3,18 @@
 - `tailscale serve` (in the sidecar) adds `Tailscale-User-Login` for requests from a user's device and
   replaces any value a client sent; nginx, in the sidecar's network namespace, passes it on.
 - The app believes that header only when the request's direct peer (the TCP connection, never a
-  header) is one of `CF_TRUSTED_PROXIES`: the web container's address or the `cf-<env>` network.
-  From any other peer the header is ignored and the identity is the peer's address.
-- A trusted proxy's request without the header (a tagged device) is identified by the last
-  `X-Forwarded-For` entry, the address the proxy itself appended, else by the proxy's address.
+  header) is one of `CF_TRUSTED_PROXIES`: the web container's one address (the Pulumi program gives
+  it a fixed address on `cf-<env>` and passes exactly that). From any other peer the header is
+  ignored and the identity is the peer's address.
+- A trusted proxy's request without the header (a tagged device) is identified by the tailnet
+  address nginx sends in `Tailnet-Client-Address`, else by the proxy's address.
 
-The peer is the socket's address only while uvicorn does not rewrite it from X-Forwarded-For: the app
-is served with `proxy_headers=False` (app/__main__.py).
+The peer must be the socket's address, whatever server runs the app. An ASGI server with proxy-header
+handling on (uvicorn's default `--proxy-headers`, trusting `FORWARDED_ALLOW_IPS`, 127.0.0.1 by default)
+rewrites the client address from `X-Forwarded-For`, and others read `Forwarded` or `X-Real-IP`. nginx
+never sends these headers to the app (sidecar/nginx.conf.template clears them), so a request that
+carries one did not come from the web container: it is never a trusted peer, nor a loopback one,
+however the server was launched. Our launchers also turn proxy headers off (app/__main__.py).
 """
 
 from __future__ import annotations
@@ -21,6 +26,10 @@ from fastapi import Request
 from app.settings import Settings
 
 LOGIN_HEADER = "Tailscale-User-Login"
+CLIENT_ADDRESS_HEADER = "Tailnet-Client-Address"
+"""The tailnet client's address, set by nginx from what `tailscale serve` told it."""
+FORWARDING_HEADERS = ("x-forwarded-for", "forwarded", "x-real-ip")
+"""Headers from which ASGI servers rewrite the client address; nginx sends none of them."""
 LOOPBACK = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
 
 
@@ -28,20 +37,27 @@ def peer_address(request: Request) -> str:
     return request.client.host if request.client else ""
 
 
-def _peer_in(peer: str, networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]) -> bool:
+def carries_forwarding_headers(request: Request) -> bool:
+    """Whether the request names a client address in a header a server may have rewritten the peer from."""
+    return any(name in request.headers for name in FORWARDING_HEADERS)
+
+
+def _peer_in(request: Request, networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]) -> bool:
+    if carries_forwarding_headers(request):
+        return False
     try:
-        address = ipaddress.ip_address(peer)
+        address = ipaddress.ip_address(peer_address(request))
     except ValueError:
         return False
     return any(address in network for network in networks)
 
 
 def via_trusted_proxy(request: Request, settings: Settings) -> bool:
-    return _peer_in(peer_address(request), settings.trusted_proxy_networks)
+    return _peer_in(request, settings.trusted_proxy_networks)
 
 
 def from_loopback(request: Request) -> bool:
-    return _peer_in(peer_address(request), LOOPBACK)
+    return _peer_in(request, LOOPBACK)
 
 
 def tailnet_login(request: Request, settings: Settings) -> str | None:
@@ -58,7 +74,7 @@ def caller_identity(request: Request, settings: Settings) -> str:
         login = tailnet_login(request, settings)
         if login:
             return f"user:{login.lower()}"
-        forwarded = [part.strip() for part in request.headers.get("X-Forwarded-For", "").split(",")]
-        if forwarded[-1]:
-            return f"addr:{forwarded[-1]}"
+        client = request.headers.get(CLIENT_ADDRESS_HEADER, "").strip()
+        if client:
+            return f"addr:{client}"
     return f"addr:{peer}"

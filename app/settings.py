@@ -112,18 +112,24 @@ class Settings(BaseSettings):
     # --- identity (who is asking; see app/identity.py) ------------------------------------------
     trusted_proxies: list[str] = Field(
         default=[],
-        description="peer addresses/CIDRs of the web container (nginx behind `tailscale serve`) whose "
-        'Tailscale-User-Login header is believed (JSON list, e.g. ["172.30.0.0/24"]); empty: never',
+        description="the web container's address (nginx behind `tailscale serve`), whose "
+        'Tailscale-User-Login header is believed (JSON list of single addresses, e.g. ["10.213.0.2"]); '
+        "empty: never. A network wider than one address is refused: it would trust its gateway too",
     )
 
     @field_validator("trusted_proxies")
     @classmethod
-    def _proxies_are_addresses(cls, value: list[str]) -> list[str]:
+    def _proxies_are_single_addresses(cls, value: list[str]) -> list[str]:
         for entry in value:
             try:
-                ipaddress.ip_network(entry.strip(), strict=False)
+                network = ipaddress.ip_network(entry.strip(), strict=False)
             except ValueError:
-                raise ValueError(f"CF_TRUSTED_PROXIES: {entry!r} is not an IP address or CIDR") from None
+                raise ValueError(f"CF_TRUSTED_PROXIES: {entry!r} is not an IP address") from None
+            if network.num_addresses != 1:
+                raise ValueError(
+                    f"CF_TRUSTED_PROXIES: {entry!r} spans {network.num_addresses} addresses; expected the "
+                    "web container's one address (a network also holds its gateway, the Docker host)"
+                )
         return value
 
     @cached_property

@@ -14,6 +14,8 @@ the stack needs is set (a `secure:` value); the program reads their values as Pu
 
 from __future__ import annotations
 
+import ipaddress
+import json
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -200,11 +202,36 @@ class RunnerConfig(_Model):
         return int(match.group(1)) if match else None
 
 
+DEFAULT_SUBNET = "10.213.0.0/24"
+"""The private network of an environment: outside Docker's default address pools (172.17-31/16 and
+192.168/16), so no network Docker allocates on its own can take it first."""
+
+
 class EnvironmentConfig(_Model):
     name: DnsLabel
     node: str
     hostname: DnsLabel | None = Field(default=None, description="tailnet hostname of the dashboard")
     local_port: int | None = Field(default=None, ge=1024, le=65535, description="127.0.0.1 port, local")
+    subnet: str = Field(
+        default=DEFAULT_SUBNET,
+        description="IPv4 CIDR (/16 to /28) of the private network cf-<name>; the web container gets "
+        "its second address, the only one the app trusts",
+    )
+
+    @field_validator("subnet")
+    @classmethod
+    def _private_subnet(cls, value: str) -> str:
+        try:
+            network = ipaddress.IPv4Network(value, strict=True)
+        except ValueError as exc:
+            raise ValueError(f"expected an IPv4 network such as {DEFAULT_SUBNET} ({exc})") from None
+        if not (16 <= network.prefixlen <= 28) or not network.is_private:
+            raise ValueError(f"expected a private IPv4 network from /16 to /28, such as {DEFAULT_SUBNET}")
+        return value
+
+    @property
+    def network(self) -> ipaddress.IPv4Network:
+        return ipaddress.IPv4Network(self.subnet)
 
 
 class AppConfig(_Model):
@@ -321,7 +348,7 @@ def _expected(loc: tuple[int | str, ...]) -> str:
 
 def _cross_checks(cfg: PlatformConfig) -> list[str]:
     """Problems that span several keys (each key on its own is well formed)."""
-    checks = _reference_problems(cfg) + _image_problems(cfg)
+    checks = _reference_problems(cfg) + _image_problems(cfg) + _trust_problems(cfg)
     if cfg.tailnet.enabled:
         return checks + _tailnet_problems(cfg)
     return checks + _local_problems(cfg)
@@ -374,6 +401,41 @@ def _runner_kind_problems(cfg: PlatformConfig) -> list[str]:
     ci_runners = [r for r in cfg.runners if r.kind == "ci"]
     if len(ci_runners) > 1:
         problems.append(f"{PROJECT}:runners: at most one runner of kind ci per stack")
+    return problems
+
+
+TRUSTED_PROXIES_SETTING = "CF_TRUSTED_PROXIES"
+
+
+def _trust_problems(cfg: PlatformConfig) -> list[str]:
+    """The app believes identity headers from exactly one address: never a network (which holds its
+    gateway, the Docker host, and so every process on the node)."""
+    problems: list[str] = []
+    key = f"{PROJECT}:app.env.{TRUSTED_PROXIES_SETTING}"
+    raw = cfg.app.env.get(TRUSTED_PROXIES_SETTING)
+    if raw is not None:
+        try:
+            entries = json.loads(raw)
+            if not isinstance(entries, list):
+                raise ValueError
+            networks = [ipaddress.ip_network(str(e).strip(), strict=False) for e in entries]
+        except ValueError:
+            return [f"{key}: expected a JSON list of IP addresses, got {raw!r}"]
+        wide = [str(n) for n in networks if n.num_addresses != 1]
+        if wide:
+            problems.append(
+                f"{key}: {wide} spans more than one address; remove the key: the program sets it to the "
+                "web container's one fixed address"
+            )
+    nodes: dict[str, list[tuple[int, ipaddress.IPv4Network]]] = {}
+    for i, env in enumerate(cfg.environments):
+        for j, other in nodes.get(env.node, []):
+            if env.network.overlaps(other):
+                problems.append(
+                    f"{PROJECT}:environments.{i}.subnet: {env.network} overlaps environments.{j}.subnet "
+                    f"{other} on node {env.node!r}; expected distinct networks"
+                )
+        nodes.setdefault(env.node, []).append((i, env.network))
     return problems
 
 

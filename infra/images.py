@@ -41,6 +41,25 @@ ROOT_IMAGES: Mapping[str, str] = {
 }
 """Images that run as root, and why; every other container sets a non-root user."""
 
+ADDED_CAPABILITIES: Mapping[str, tuple[tuple[str, ...], str]] = {
+    "nginx": (
+        ("CAP_CHOWN", "CAP_SETGID", "CAP_SETUID"),
+        "the master (root) creates its temp directories for the workers' user and switches the "
+        "workers to that user; it binds 8080, so no NET_BIND_SERVICE",
+    ),
+}
+"""Capabilities an image adds back after every container drops them all, and why; no other does.
+
+Written as `docker inspect` reports them (HostConfig.CapAdd, with the CAP_ prefix): the docker provider
+reads them back unnormalized (terraform-provider-docker resourceDockerContainerRead), so another
+spelling would replace the container on every `pulumi up`."""
+
+WRITABLE_ROOT_IMAGES: Mapping[str, str] = {
+    "forgejo-runner": "jobs run in the runner's own container (host-mode labels) and install their "
+    "tools and caches under its home and /tmp, wherever a workflow puts them",
+}
+"""Images whose containers keep a writable root file system, and why; every other one is read-only."""
+
 
 def resolve(overrides: Mapping[str, str]) -> dict[str, str]:
     """The pinned images, with the stack's overrides applied; unknown names are an error."""

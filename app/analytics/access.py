@@ -6,8 +6,8 @@ request came through the web container (`CF_TRUSTED_PROXIES`, see app/identity.p
 Without a tailnet (`make run`, the `local` stack), `CF_ANALYTICS_ALLOW_LOCAL=true` lets loopback
 clients read them.
 
-The direct peer is the connection's address only while uvicorn does not rewrite it from
-X-Forwarded-For: the app is served with `proxy_headers=False` (app/__main__.py).
+A request carrying X-Forwarded-For, Forwarded or X-Real-IP is neither a trusted nor a loopback peer,
+whatever server runs the app and however it handles proxy headers (app/identity.py).
 """
 
 from __future__ import annotations

@@ -1,10 +1,11 @@
 """One environment of the app (dev, prod or local): the only component a CI deploy touches.
 
-    tailnet --HTTPS 443--> [ts-<env>]  tailscale (userspace), `tailscale serve` -> 127.0.0.1:8080
+    tailnet --HTTPS 443--> [ts-<env>]  tailscale (userspace), `tailscale serve` -> 127.0.0.2:8080
                               | shares its network namespace with
-                           [web-<env>] nginx, JSON access log on the `web-<env>-logs` volume
-                              | private network cf-<env>
-                           [app-<env>] the app, SQLite on `app-<env>-data`, reads the access log
+                           [web-<env>] nginx on 127.0.0.2:8080, JSON access log on `web-<env>-logs`
+                              | private network cf-<env>: ts-<env> (so nginx) has its second address
+                           [app-<env>] the app, SQLite on `app-<env>-data`, reads the access log;
+                              |         believes identity headers from that one address only
                               |
                            [proxy-<env>] socat 8765 -> tailscaled's socket, unprivileged uid
 
@@ -28,6 +29,7 @@ from infra.components.container import (
     HealthCheck,
     config_file,
     container,
+    fixed_address,
     http_check,
     loopback_port,
     mount,
@@ -35,14 +37,24 @@ from infra.components.container import (
     secret_file,
     volume,
 )
-from infra.components.sidecar import SOCKET_DIR, SOCKET_PATH, SidecarArgs, https_serve, tailscale_sidecar
+from infra.components.sidecar import (
+    SERVE_BACKEND_HOST,
+    SOCKET_DIR,
+    SOCKET_PATH,
+    SidecarArgs,
+    https_serve,
+    tailscale_sidecar,
+)
 from infra.config import REPO_ROOT, AppConfig, EnvironmentConfig, LoggingConfig
+from infra.images import ADDED_CAPABILITIES
 
 APP_PORT = 8000
 WEB_PORT = 8080
 PROXY_PORT = 8765
 ACCESS_LOG_DIR = "/var/log/cf-web"
 ACCESS_LOG = f"{ACCESS_LOG_DIR}/access.log"
+NGINX_RUN_DIR = "/var/run/cf-web"
+"""nginx's tmpfs: the rendered config, its pid file and temp files (the root file system is read-only)."""
 ANTHROPIC_KEY_FILE = "/run/secrets/anthropic-api-key"
 NGINX_TEMPLATE = REPO_ROOT / "sidecar" / "nginx.conf.template"
 
@@ -89,6 +101,8 @@ def proxy_repository(app_repository: str) -> str:
 
 class AppEnvironment(pulumi.ComponentResource):
     url: str
+    web_address: str | None
+    """The sidecar's (so nginx's) fixed address on cf-<env>; None without a tailnet."""
     image: pulumi.Output[str]
     """The app image by digest (`repo@sha256:...`), as the app container runs it."""
 
@@ -103,7 +117,14 @@ class AppEnvironment(pulumi.ComponentResource):
         else:
             self.url = f"http://127.0.0.1:{env.local_port}/"
 
-        self.network = private_network(f"{name}-net", f"cf-{name}", provider=provider, parent=self)
+        # Behind a sidecar, the web container's requests reach the app from the sidecar's address on
+        # cf-<env>: a fixed one, the only address the app trusts (never the network: its gateway is
+        # the Docker host, so every process on the node).
+        subnet = env.network if tailnet else None
+        self.web_address = fixed_address(env.network) if tailnet else None
+        self.network = private_network(
+            f"{name}-net", f"cf-{name}", provider=provider, parent=self, subnet=subnet
+        )
         data = volume(f"app-{name}-data", provider=provider, parent=self, holds_data=True)
         logs = volume(f"web-{name}-logs", provider=provider, parent=self, holds_data=False)
 
@@ -124,21 +145,25 @@ class AppEnvironment(pulumi.ComponentResource):
             logging=logging,
         )
 
+        # The image's entrypoint renders /etc/nginx/templates/*.template into NGINX_ENVSUBST_OUTPUT_DIR
+        # before it runs the command (docker-nginx entrypoint/20-envsubst-on-templates.sh).
         web_envs = {
-            "NGINX_ENVSUBST_OUTPUT_DIR": "/etc/nginx",
+            "NGINX_ENVSUBST_OUTPUT_DIR": NGINX_RUN_DIR,
             "CF_APP_UPSTREAM": f"app-{name}:{APP_PORT}",
             "CF_ACCESS_LOG": ACCESS_LOG,
-            "CF_NGINX_RUN_DIR": "/var/run/cf-web",
+            "CF_NGINX_RUN_DIR": NGINX_RUN_DIR,
         }
         web_spec = ContainerSpec(
             image=args.images.nginx,
             user=None,  # root: see infra.images.ROOT_IMAGES["nginx"]
+            command=["nginx", "-c", f"{NGINX_RUN_DIR}/nginx.conf", "-g", "daemon off;"],
             health=http_check(f"http://127.0.0.1:{WEB_PORT}/health"),
             memory_mb=64,
             envs=web_envs,
             volumes=[mount(logs, ACCESS_LOG_DIR)],
             uploads=[config_file("/etc/nginx/templates/nginx.conf.template", NGINX_TEMPLATE.read_text())],
-            tmpfs={"/var/run/cf-web": "rw,size=16m", "/var/cache/nginx": "rw,size=16m"},
+            tmpfs={NGINX_RUN_DIR: "rw,size=16m", "/var/cache/nginx": "rw,size=16m"},
+            capabilities=ADDED_CAPABILITIES["nginx"][0],
         )
         if tailnet:
             assert args.auth_key is not None and env.hostname is not None
@@ -149,8 +174,9 @@ class AppEnvironment(pulumi.ComponentResource):
                     auth_key=args.auth_key,
                     image=args.images.tailscale,
                     network=self.network,
-                    serve=https_serve(WEB_PORT),
+                    serve=https_serve(WEB_PORT, SERVE_BACKEND_HOST),
                     share_socket=True,
+                    address=self.web_address,
                 ),
                 provider=provider,
                 parent=self,
@@ -160,7 +186,8 @@ class AppEnvironment(pulumi.ComponentResource):
                 f"web-{name}",
                 replace(
                     web_spec,
-                    envs={**web_envs, "CF_NGINX_LISTEN": f"127.0.0.1:{WEB_PORT}"},
+                    envs={**web_envs, "CF_NGINX_LISTEN": f"{SERVE_BACKEND_HOST}:{WEB_PORT}"},
+                    health=http_check(f"http://{SERVE_BACKEND_HOST}:{WEB_PORT}/health"),
                     network_mode=sidecar.network_mode,
                 ),
                 provider=provider,
@@ -186,7 +213,8 @@ class AppEnvironment(pulumi.ComponentResource):
                     health=HealthCheck(["CMD", "/usr/local/bin/localapi-proxy-health"], timeout="10s"),
                     memory_mb=32,
                     envs={"TS_SOCKET": SOCKET_PATH, "LISTEN_PORT": str(PROXY_PORT)},
-                    volumes=[mount(sidecar.socket, SOCKET_DIR)],
+                    # connect() on a unix socket needs no write access to the mount
+                    volumes=[mount(sidecar.socket, SOCKET_DIR, read_only=True)],
                     networks=[
                         docker.ContainerNetworksAdvancedArgs(
                             name=self.network.name, aliases=[f"proxy-{name}"]
@@ -265,9 +293,7 @@ class AppEnvironment(pulumi.ComponentResource):
         }
         if args.tailnet_name is not None:
             envs["CF_ANALYTICS_LOCALAPI_URL"] = f"http://proxy-{name}:{PROXY_PORT}"
-            envs["CF_TRUSTED_PROXIES"] = self.network.ipam_configs.apply(
-                lambda configs: json.dumps([c.subnet for c in configs or [] if c.subnet])
-            )
+            envs["CF_TRUSTED_PROXIES"] = json.dumps([self.web_address])
         uploads: list[docker.ContainerUploadArgs] = []
         if args.anthropic_api_key is not None:
             uploads.append(secret_file(ANTHROPIC_KEY_FILE, args.anthropic_api_key, owner="10001"))

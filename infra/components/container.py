@@ -1,10 +1,27 @@
 """One way to declare a container, so that every container of the platform gets the same guard rails:
 an explicit provider, a health check, a restart policy, log rotation, a memory limit, no new
-privileges, and a user (root only for the images `infra.images.ROOT_IMAGES` names, with the reason).
+privileges, a user (root only for the images `infra.images.ROOT_IMAGES` names, with the reason), a
+read-only root file system (writable only for `infra.images.WRITABLE_ROOT_IMAGES`; tmpfs and volumes
+where a container writes), and every Linux capability dropped (an image adds back only what
+`infra.images.ADDED_CAPABILITIES` grants it).
+
+Files a container needs (`uploads`: secrets and config) cannot be copied into a read-only root file
+system: the docker provider copies uploads into the container at `/` after creating it
+(terraform-provider-docker, resource_docker_container_funcs.go: `CopyToContainer(ctx, id, "/", ...)`),
+and Docker refuses a copy to a read-only root outside its volumes (moby daemon/archive.go: "container
+rootfs is marked read-only"). So a read-only container's uploads go to a holder: a container of the
+same image that is created and never started, whose upload lands in volumes mounted at the files'
+directories (Docker mounts a created container's volumes for the copy). The service mounts those
+volumes read-only, and a label holding a digest of the files replaces it when they change.
 """
 
 from __future__ import annotations
 
+import hashlib
+import ipaddress
+import json
+import posixpath
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -63,6 +80,16 @@ class ContainerSpec:
     tmpfs: Mapping[str, str] = field(default_factory=dict)
     labels: Mapping[str, str] = field(default_factory=dict)
     hostname: str | None = None
+    capabilities: Sequence[str] = ()
+    """Capabilities added back after dropping all; only what infra.images.ADDED_CAPABILITIES grants."""
+    writable_root: bool = False
+    """True only for an image in infra.images.WRITABLE_ROOT_IMAGES (it writes outside volumes and tmpfs)."""
+
+
+ROLE_LABEL = "chocolate-factory.role"
+FILES_ROLE = "files"
+"""The role label of an upload holder (never started): the policies of its image's service skip it."""
+FILES_DIGEST_LABEL = "chocolate-factory.files-digest"
 
 
 def loopback_port(internal: int, external: int) -> docker.ContainerPortArgs:
@@ -80,47 +107,160 @@ def container(
     depends_on: Sequence[pulumi.Resource] = (),
 ) -> docker.Container:
     """Declare the container `name` (also its Docker name) on `provider`, parented to `parent`."""
-    envs = [pulumi.Output.concat(key, "=", value) for key, value in sorted(spec.envs.items())]
+    volumes = list(spec.volumes)
+    uploads = list(spec.uploads)
+    labels: dict[str, pulumi.Input[str]] = dict(spec.labels)
+    waits_for = list(depends_on)
+    if uploads and not spec.writable_root:
+        holder, mounts = _upload_holder(name, spec, provider=provider, parent=parent, logging=logging)
+        volumes += mounts
+        uploads = []
+        labels[FILES_DIGEST_LABEL] = _files_digest(spec.uploads)
+        waits_for.append(holder)
+    args = _container_args(name, spec, logging=logging, volumes=volumes, uploads=uploads, labels=labels)
     return docker.Container(
-        name,
-        docker.ContainerArgs(
-            name=name,
-            image=spec.image,
-            user=spec.user,
-            command=list(spec.command) if spec.command else None,
-            envs=envs or None,
-            healthcheck=spec.health.args(),
-            restart="unless-stopped",
-            log_driver="json-file",
-            log_opts={"max-size": logging.max_size, "max-file": str(logging.max_file)},
-            memory=spec.memory_mb,
-            memory_swap=spec.memory_mb,
-            security_opts=["no-new-privileges:true"],
-            privileged=False,
-            volumes=list(spec.volumes) or None,
-            uploads=list(spec.uploads) or None,
-            networks_advanced=list(spec.networks) or None,
-            network_mode=spec.network_mode,
-            ports=list(spec.ports) or None,
-            tmpfs=dict(spec.tmpfs) or None,
-            labels=[docker.ContainerLabelArgs(label=k, value=v) for k, v in sorted(spec.labels.items())]
-            or None,
-            hostname=spec.hostname,
-        ),
-        opts=pulumi.ResourceOptions(parent=parent, provider=provider, depends_on=list(depends_on)),
+        name, args, opts=pulumi.ResourceOptions(parent=parent, provider=provider, depends_on=waits_for)
+    )
+
+
+def _container_args(
+    name: str,
+    spec: ContainerSpec,
+    *,
+    logging: LoggingConfig,
+    volumes: Sequence[docker.ContainerVolumeArgs],
+    uploads: Sequence[docker.ContainerUploadArgs],
+    labels: Mapping[str, pulumi.Input[str]],
+) -> docker.ContainerArgs:
+    envs = [pulumi.Output.concat(key, "=", value) for key, value in sorted(spec.envs.items())]
+    return docker.ContainerArgs(
+        name=name,
+        image=spec.image,
+        user=spec.user,
+        command=list(spec.command) if spec.command else None,
+        envs=envs or None,
+        healthcheck=spec.health.args(),
+        restart="unless-stopped",
+        log_driver="json-file",
+        log_opts={"max-size": logging.max_size, "max-file": str(logging.max_file)},
+        memory=spec.memory_mb,
+        memory_swap=spec.memory_mb,
+        security_opts=["no-new-privileges:true"],
+        privileged=False,
+        read_only=not spec.writable_root,
+        capabilities=docker.ContainerCapabilitiesArgs(drops=["ALL"], adds=sorted(spec.capabilities) or None),
+        volumes=list(volumes) or None,
+        uploads=list(uploads) or None,
+        networks_advanced=list(spec.networks) or None,
+        network_mode=spec.network_mode,
+        ports=list(spec.ports) or None,
+        tmpfs=dict(spec.tmpfs) or None,
+        labels=[docker.ContainerLabelArgs(label=k, value=v) for k, v in sorted(labels.items())] or None,
+        hostname=spec.hostname,
+    )
+
+
+def _upload_holder(
+    name: str,
+    spec: ContainerSpec,
+    *,
+    provider: docker.Provider,
+    parent: pulumi.Resource,
+    logging: LoggingConfig,
+) -> tuple[docker.Container, list[docker.ContainerVolumeArgs]]:
+    """The never-started container `<name>-files` that writes `spec.uploads` into one volume per
+    directory, and those volumes as the service mounts them (read-only)."""
+    directories = sorted({posixpath.dirname(str(upload.file)) for upload in spec.uploads})
+    holder_mounts: list[docker.ContainerVolumeArgs] = []
+    service_mounts: list[docker.ContainerVolumeArgs] = []
+    for directory in directories:
+        slug = re.sub(r"[^a-z0-9]+", "-", directory.lower()).strip("-")
+        files = volume(f"{name}-files-{slug}", provider=provider, parent=parent, holds_data=False)
+        holder_mounts.append(mount(files, directory))
+        service_mounts.append(mount(files, directory, read_only=True))
+    args = _container_args(
+        f"{name}-files",
+        spec,
+        logging=logging,
+        volumes=holder_mounts,
+        uploads=spec.uploads,
+        labels={ROLE_LABEL: FILES_ROLE},
+    )
+    # Created, never started: it only carries the copy. Its root is written by that copy, but no
+    # process ever runs in it. It keeps the service's health check: the provider reads the image's
+    # back otherwise, and a difference would replace it on every `up`.
+    args.read_only = False
+    args.capabilities = docker.ContainerCapabilitiesArgs(drops=["ALL"])
+    args.start = False
+    args.must_run = False
+    args.restart = "no"
+    args.envs = None
+    args.networks_advanced = None
+    args.network_mode = None
+    args.ports = None
+    args.hostname = None
+    holder = docker.Container(
+        f"{name}-files",
+        args,
+        opts=pulumi.ResourceOptions(parent=parent, provider=provider, delete_before_replace=True),
+    )
+    return holder, service_mounts
+
+
+def _files_digest(uploads: Sequence[docker.ContainerUploadArgs]) -> pulumi.Output[str]:
+    """sha256 over every upload's path, mode, owner and content: a new value replaces the service."""
+    parts = [
+        pulumi.Output.all(upload.file, upload.permissions, upload.owner, upload.group, upload.content).apply(
+            lambda values: json.dumps(values)
+        )
+        for upload in uploads
+    ]
+    return pulumi.Output.all(*parts).apply(
+        lambda texts: hashlib.sha256("\n".join(sorted(texts)).encode()).hexdigest()
     )
 
 
 def private_network(
-    name: str, network_name: str, *, provider: docker.Provider, parent: pulumi.Resource
+    name: str,
+    network_name: str,
+    *,
+    provider: docker.Provider,
+    parent: pulumi.Resource,
+    subnet: ipaddress.IPv4Network | None = None,
 ) -> docker.Network:
-    """A bridge network `network_name` of one component's containers."""
+    """A bridge network `network_name` of one component's containers.
+
+    With `subnet`, Docker hands out dynamic addresses only from its upper half (`dynamic_range`), so
+    the addresses below it (`fixed_address`) stay free for containers that need a fixed one."""
+    ipam = (
+        [
+            docker.NetworkIpamConfigArgs(
+                subnet=str(subnet), gateway=str(subnet[1]), ip_range=str(dynamic_range(subnet))
+            )
+        ]
+        if subnet is not None
+        else None
+    )
     return docker.Network(
         name,
         name=network_name,
         driver="bridge",
+        ipam_configs=ipam,
         opts=pulumi.ResourceOptions(parent=parent, provider=provider),
     )
+
+
+def dynamic_range(subnet: ipaddress.IPv4Network) -> ipaddress.IPv4Network:
+    """The upper half of `subnet`, from which Docker assigns the addresses nobody fixed."""
+    return list(subnet.subnets(prefixlen_diff=1))[1]
+
+
+def fixed_address(subnet: ipaddress.IPv4Network, index: int = 2) -> str:
+    """The `index`th address of `subnet` (1 is the gateway), below the dynamic range."""
+    address = subnet[index]
+    if index < 2 or address in dynamic_range(subnet):
+        raise ValueError(f"{address} is the gateway or in {subnet}'s dynamic range")
+    return str(address)
 
 
 def volume(

@@ -17,7 +17,13 @@ from infra.components.container import (
     secret_file,
     volume,
 )
-from infra.components.sidecar import SidecarArgs, behind_sidecar_or_loopback, https_serve, with_tcp_forward
+from infra.components.sidecar import (
+    SERVE_BACKEND_HOST,
+    SidecarArgs,
+    behind_sidecar_or_loopback,
+    https_serve,
+    with_tcp_forward,
+)
 from infra.config import ForgejoConfig, LoggingConfig
 
 FORGEJO_USER = "1000:1000"
@@ -38,6 +44,11 @@ class ForgejoArgs:
     """With a tailnet: the sidecar's auth key; without, Forgejo is published on 127.0.0.1."""
 
 
+def listen_host(tailnet: bool) -> str:
+    """Where Forgejo listens: behind a sidecar, only where `serve` forwards (sidecar.SERVE_BACKEND_HOST)."""
+    return SERVE_BACKEND_HOST if tailnet else "0.0.0.0"  # noqa: S104 (its own network; published on loopback)
+
+
 def forgejo_settings(cfg: ForgejoConfig, root_url: str, *, tailnet: bool) -> dict[str, str]:
     """Forgejo's app.ini as FORGEJO__section__KEY environment variables."""
     domain = root_url.split("://", 1)[1].split(":", 1)[0].split("/", 1)[0]
@@ -45,9 +56,10 @@ def forgejo_settings(cfg: ForgejoConfig, root_url: str, *, tailnet: bool) -> dic
         "FORGEJO__server__ROOT_URL": root_url,
         "FORGEJO__server__DOMAIN": domain,
         "FORGEJO__server__SSH_DOMAIN": domain,
-        "FORGEJO__server__HTTP_ADDR": "127.0.0.1" if tailnet else "0.0.0.0",
+        "FORGEJO__server__HTTP_ADDR": listen_host(tailnet),
         "FORGEJO__server__HTTP_PORT": str(cfg.http_port),
         "FORGEJO__server__START_SSH_SERVER": "true",
+        "FORGEJO__server__SSH_LISTEN_HOST": listen_host(tailnet),
         "FORGEJO__server__SSH_LISTEN_PORT": str(cfg.ssh_port),
         "FORGEJO__server__SSH_PORT": "22" if tailnet else str(cfg.ssh_port),
         "FORGEJO__security__INSTALL_LOCK": "true",
@@ -78,7 +90,9 @@ class Forgejo(pulumi.ComponentResource):
                 auth_key=args.auth_key,
                 image=args.sidecar_image,
                 network=self.network,
-                serve=with_tcp_forward(https_serve(cfg.http_port), 22, cfg.ssh_port),
+                serve=with_tcp_forward(
+                    https_serve(cfg.http_port, SERVE_BACKEND_HOST), 22, cfg.ssh_port, SERVE_BACKEND_HOST
+                ),
             )
             if args.auth_key is not None and args.sidecar_image is not None
             else None,
@@ -95,7 +109,7 @@ class Forgejo(pulumi.ComponentResource):
             ContainerSpec(
                 image=args.image,
                 user=FORGEJO_USER,
-                health=http_check(f"http://127.0.0.1:{cfg.http_port}/api/healthz"),
+                health=http_check(f"http://{listen_host(tailnet)}:{cfg.http_port}/api/healthz"),
                 memory_mb=cfg.memory_mb,
                 envs=forgejo_settings(cfg, args.root_url, tailnet=tailnet),
                 volumes=[mount(data, "/var/lib/gitea")],
@@ -103,6 +117,10 @@ class Forgejo(pulumi.ComponentResource):
                 networks=reach.networks,
                 network_mode=reach.network_mode,
                 ports=reach.ports,
+                # Read-only root: the rootless image declares VOLUME /var/lib/gitea and /etc/gitea (where
+                # its entrypoint writes app.ini) and sets TMPDIR=/tmp/gitea (Dockerfile.rootless), so
+                # /tmp (mode 1777) is the one more place it writes.
+                tmpfs={"/tmp": "rw,size=64m"},  # noqa: S108 (a tmpfs inside the container)
             ),
             provider=provider,
             parent=self,

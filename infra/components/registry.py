@@ -17,7 +17,7 @@ from infra.components.container import (
     secret_file,
     volume,
 )
-from infra.components.sidecar import SidecarArgs, behind_sidecar_or_loopback, https_serve
+from infra.components.sidecar import SERVE_BACKEND_HOST, SidecarArgs, behind_sidecar_or_loopback, https_serve
 from infra.config import LoggingConfig, RegistryConfig
 
 HTPASSWD_FILE = "/auth/htpasswd"
@@ -37,10 +37,12 @@ class RegistryArgs:
 
 
 def registry_settings(cfg: RegistryConfig, *, tailnet: bool) -> dict[str, str]:
-    listen = "127.0.0.1" if tailnet else "0.0.0.0"
+    # Behind a sidecar, only where `serve` forwards (sidecar.SERVE_BACKEND_HOST); the debug server
+    # (health, metrics, pprof) likewise, out of reach of tailscaled's forwarding to 127.0.0.1.
+    listen = SERVE_BACKEND_HOST if tailnet else "0.0.0.0"
     return {
         "REGISTRY_HTTP_ADDR": f"{listen}:{cfg.port}",
-        "REGISTRY_HTTP_DEBUG_ADDR": f"127.0.0.1:{DEBUG_PORT}",
+        "REGISTRY_HTTP_DEBUG_ADDR": f"{SERVE_BACKEND_HOST}:{DEBUG_PORT}",
         "REGISTRY_AUTH": "htpasswd",
         "REGISTRY_AUTH_HTPASSWD_REALM": "chocolate-factory",
         "REGISTRY_AUTH_HTPASSWD_PATH": HTPASSWD_FILE,
@@ -71,7 +73,7 @@ class Registry(pulumi.ComponentResource):
                 auth_key=args.auth_key,
                 image=args.sidecar_image,
                 network=self.network,
-                serve=https_serve(cfg.port),
+                serve=https_serve(cfg.port, SERVE_BACKEND_HOST),
             )
             if args.auth_key is not None and args.sidecar_image is not None
             else None,
@@ -88,7 +90,7 @@ class Registry(pulumi.ComponentResource):
             ContainerSpec(
                 image=args.image,
                 user=None,  # root: see infra.images.ROOT_IMAGES["registry"]
-                health=http_check(f"http://127.0.0.1:{DEBUG_PORT}/debug/health"),
+                health=http_check(f"http://{SERVE_BACKEND_HOST}:{DEBUG_PORT}/debug/health"),
                 memory_mb=cfg.memory_mb,
                 envs=registry_settings(cfg, tailnet=tailnet),
                 volumes=[mount(storage, "/var/lib/registry")],
@@ -96,6 +98,7 @@ class Registry(pulumi.ComponentResource):
                 networks=reach.networks,
                 network_mode=reach.network_mode,
                 ports=reach.ports,
+                tmpfs={"/tmp": "rw,size=64m"},  # noqa: S108 (a tmpfs inside the container)
             ),
             provider=provider,
             parent=self,

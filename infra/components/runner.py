@@ -195,6 +195,7 @@ class Runner(pulumi.ComponentResource):
                 networks=networks,
                 network_mode=network_mode,
                 labels={"chocolate-factory.runner": cfg.env, "chocolate-factory.runner-kind": cfg.kind},
+                writable_root=True,  # see infra.images.WRITABLE_ROOT_IMAGES["forgejo-runner"]
             ),
             provider=provider,
             parent=self,

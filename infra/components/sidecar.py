@@ -1,7 +1,8 @@
 """The Tailscale sidecar: containerboot in userspace mode, `tailscale serve` in front of a local port.
 
 Services that sit behind it join its network namespace (`network_mode: container:<sidecar>`), so they
-listen on 127.0.0.1 and are reachable only through `tailscale serve`, over the tailnet.
+listen on a loopback address (`SERVE_BACKEND_HOST`) and are reachable only through `tailscale serve`,
+over the tailnet.
 """
 
 from __future__ import annotations
@@ -30,22 +31,35 @@ SOCKET_DIR = "/var/run/tailscale-shared"
 SOCKET_PATH = f"{SOCKET_DIR}/tailscaled.sock"
 AUTH_KEY_FILE = "/run/secrets/tailscale-authkey"
 SERVE_CONFIG_FILE = "/config/serve.json"
-HEALTH_ADDR = "127.0.0.1:9002"
+HEALTH_ADDR = "127.0.0.2:9002"
+"""containerboot's health check (TS_LOCAL_ADDR_PORT), out of reach of tailnet forwarding (see below)."""
+SERVE_BACKEND_HOST = "127.0.0.2"
+"""Where a service behind a userspace sidecar listens for `tailscale serve`, never 127.0.0.1.
+
+In userspace mode tailscaled forwards a tailnet connection to a port that `serve` does not own to
+127.0.0.1:<port>, raw, with whatever headers the tailnet peer wrote (tailscale wgengine/netstack/
+netstack.go, acceptTCP: `case isTailscaleIP: dialIP = ipv4Loopback`). A listener on another
+loopback address (all of 127.0.0.0/8 is local on Linux) is out of that forwarding's reach, and
+`serve` still proxies to it: the CLI accepts only localhost targets (ipn/serve.go,
+ExpandProxyTargetValue), but a serve config file (TS_SERVE_CONFIG) is not checked that way and its
+`Proxy` URL is dialed as written (ipn/ipnlocal/serve.go)."""
 OUTBOUND_PROXY = "127.0.0.1:1055"
 """HTTP and SOCKS5 proxy through which processes sharing a userspace sidecar reach the tailnet."""
 
 
-def https_serve(local_port: int) -> dict[str, Any]:
-    """Serve config: HTTPS on 443 with the node's tailnet certificate, proxied to 127.0.0.1:local_port."""
+def https_serve(local_port: int, host: str = "127.0.0.1") -> dict[str, Any]:
+    """Serve config: HTTPS on 443 with the node's tailnet certificate, proxied to host:local_port."""
     return {
         "TCP": {"443": {"HTTPS": True}},
-        "Web": {"${TS_CERT_DOMAIN}:443": {"Handlers": {"/": {"Proxy": f"http://127.0.0.1:{local_port}"}}}},
+        "Web": {"${TS_CERT_DOMAIN}:443": {"Handlers": {"/": {"Proxy": f"http://{host}:{local_port}"}}}},
     }
 
 
-def with_tcp_forward(serve: dict[str, Any], port: int, local_port: int) -> dict[str, Any]:
-    """Add a raw TCP forward (for example SSH for git) to a serve config."""
-    tcp = {**serve.get("TCP", {}), str(port): {"TCPForward": f"127.0.0.1:{local_port}"}}
+def with_tcp_forward(
+    serve: dict[str, Any], port: int, local_port: int, host: str = "127.0.0.1"
+) -> dict[str, Any]:
+    """Add a raw TCP forward to host:local_port (for example SSH for git) to a serve config."""
+    tcp = {**serve.get("TCP", {}), str(port): {"TCPForward": f"{host}:{local_port}"}}
     return {**serve, "TCP": tcp}
 
 
@@ -56,6 +70,8 @@ class SidecarArgs:
     image: str
     network: docker.Network
     serve: Mapping[str, Any] | None = None
+    address: str | None = None
+    """A fixed IPv4 address on `network` (outside Docker's dynamic range), for peers that trust it."""
     share_socket: bool = False
     """Put tailscaled's socket in a volume (`<name>-socket`) for the LocalAPI proxy."""
     outbound_proxy: bool = False
@@ -120,8 +136,10 @@ def tailscale_sidecar(
         envs=envs,
         volumes=volumes,
         uploads=uploads,
-        networks=[docker.ContainerNetworksAdvancedArgs(name=args.network.name)],
+        networks=[docker.ContainerNetworksAdvancedArgs(name=args.network.name, ipv4_address=args.address)],
         hostname=args.hostname,
+        # containerboot's default socket (when TS_SOCKET is not shared) and scratch files
+        tmpfs={"/tmp": "rw,size=16m"},  # noqa: S108 (a tmpfs inside the container)
     )
     ts = container(name, spec, provider=provider, parent=parent, logging=logging)
     return Sidecar(container=ts, state=state, socket=socket)

@@ -18,6 +18,7 @@ from tests.support.services import (
     RunningService,
     free_port,
     http_answers,
+    port_answers,
     python_argv,
     service,
 )
@@ -127,10 +128,15 @@ def render_nginx_conf(values: dict[str, str]) -> str:
 class RunningNginx:
     service: RunningService
     access_log: Path
+    host: str = "127.0.0.1"
+
+    @property
+    def port(self) -> int:
+        return self.service.port
 
     @property
     def url(self) -> str:
-        return self.service.url
+        return f"http://{self.host}:{self.service.port}"
 
     def reopen_logs(self) -> None:
         """What logrotate's postrotate does: SIGUSR1 makes nginx reopen its log files."""
@@ -138,8 +144,10 @@ class RunningNginx:
 
 
 @contextmanager
-def nginx(prefix: Path, app_port: int, access_log: Path, log_dir: Path) -> Iterator[RunningNginx]:
-    """The project's nginx config in the foreground, with its own prefix, on a free 127.0.0.1 port."""
+def nginx(
+    prefix: Path, app_port: int, access_log: Path, log_dir: Path, listen_host: str = "127.0.0.1"
+) -> Iterator[RunningNginx]:
+    """The project's nginx config in the foreground, with its own prefix, on a free port of `listen_host`."""
     port = free_port()
     run_dir = prefix / "run"
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -147,7 +155,7 @@ def nginx(prefix: Path, app_port: int, access_log: Path, log_dir: Path) -> Itera
     conf.write_text(
         render_nginx_conf(
             {
-                "CF_NGINX_LISTEN": f"127.0.0.1:{port}",
+                "CF_NGINX_LISTEN": f"{listen_host}:{port}",
                 "CF_APP_UPSTREAM": f"127.0.0.1:{app_port}",
                 "CF_ACCESS_LOG": str(access_log),
                 "CF_NGINX_RUN_DIR": str(run_dir),
@@ -155,8 +163,9 @@ def nginx(prefix: Path, app_port: int, access_log: Path, log_dir: Path) -> Itera
         )
     )
     argv = ["nginx", "-p", str(prefix), "-c", str(conf), "-e", "stderr", "-g", "daemon off;"]
-    with service("nginx", argv, port=port, log_dir=log_dir) as running:
-        yield RunningNginx(running, access_log)
+    ready = lambda: port_answers(port, listen_host)  # noqa: E731
+    with service("nginx", argv, port=port, log_dir=log_dir, ready=ready) as running:
+        yield RunningNginx(running, access_log, listen_host)
 
 
 def nginx_config_ok(conf: Path, prefix: Path) -> subprocess.CompletedProcess[str]:

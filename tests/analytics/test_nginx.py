@@ -13,6 +13,8 @@ import pytest
 
 from app.analytics.accesslog import parse_line
 from tests.analytics.support import nginx
+from tests.infra.harness import run_stack
+from tests.infra.helpers import envs
 from tests.support.services import free_port
 
 pytestmark = pytest.mark.nginx
@@ -58,7 +60,7 @@ def test_a_request_via_tailscale_serve_is_logged_as_json_with_its_user(upstream:
         )
     passed_on = response.json()
     assert passed_on["tailscale-user-login"] == "marta@chocolate.example"
-    assert passed_on["x-forwarded-for"] == "100.101.2.20"
+    assert passed_on["tailnet-client-address"] == "100.101.2.20"
     [line] = access_log.read_bytes().splitlines()
     entry = json.loads(line)
     assert entry["client"] == "100.101.2.20", "the tailnet client, not tailscale serve's 127.0.0.1"
@@ -83,3 +85,35 @@ def test_identity_headers_from_anywhere_but_tailscale_serve_are_dropped(
     assert "tailscale-user-login" not in passed_on
     entry = json.loads(access_log.read_bytes().splitlines()[0])
     assert entry["user_login"] == "" and entry["client"] == "127.0.0.2"
+
+
+def test_no_header_an_asgi_server_takes_a_client_address_from_reaches_the_app(
+    upstream: int, tmp_path: Path
+) -> None:
+    # A server with proxy headers on (uvicorn's default) rewrites its peer from X-Forwarded-For; the
+    # app trusts no request that carries one, so nginx must never pass one on, whatever came in.
+    forwarding = {"X-Forwarded-For": "10.213.0.2", "Forwarded": "for=10.213.0.2", "X-Real-IP": "10.213.0.2"}
+    with nginx(tmp_path / "nginx", upstream, tmp_path / "access.log", tmp_path) as web:
+        passed_on = httpx.get(f"{web.url}/", headers=forwarding).json()
+    assert not {"x-forwarded-for", "forwarded", "x-real-ip"} & set(passed_on), passed_on
+    assert passed_on["tailnet-client-address"] == "10.213.0.2", "serve's X-Forwarded-For, by our own name"
+
+
+def test_tailnet_connections_serve_does_not_own_cannot_reach_nginx(upstream: int, tmp_path: Path) -> None:
+    """Behind a userspace sidecar, tailscaled dials 127.0.0.1:<port> for a tailnet connection to a port
+    that `serve` does not handle, passing on whatever the tailnet peer wrote (tailscale
+    wgengine/netstack/netstack.go, acceptTCP: `case isTailscaleIP: dialIP = ipv4Loopback`). nginx listens
+    where the prod stack puts it, and `serve` proxies there (tests/infra/test_trust_boundary.py)."""
+    declared = envs(run_stack("prod").container("web-prod"))["CF_NGINX_LISTEN"]
+    listen_host = declared.rsplit(":", 1)[0]
+    access_log = tmp_path / "access.log"
+    forged = {"Tailscale-User-Login": "marta@chocolate.example"}
+    with nginx(tmp_path / "nginx", upstream, access_log, tmp_path, listen_host=listen_host) as web:
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"http://127.0.0.1:{web.port}/", headers=forged)
+        via_serve = httpx.get(f"{web.url}/", headers={**forged, "X-Forwarded-For": "100.101.2.20"})
+    assert via_serve.json()["tailscale-user-login"] == "marta@chocolate.example", (
+        "serve connects from 127.0.0.1 to nginx's address and is still believed"
+    )
+    [line] = access_log.read_bytes().splitlines()
+    assert json.loads(line)["client"] == "100.101.2.20"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,6 +12,8 @@ import pytest
 
 from app.analytics.localapi import LOCALAPI_HOST, LocalAPIClient
 from tests.analytics.support import SIDECAR, StandInTailscaled
+from tests.infra.harness import CapturedResource, run_stack
+from tests.infra.helpers import docker_run_flags
 from tests.support.docker import docker
 from tests.support.services import free_port, http_answers, wait_until
 
@@ -26,27 +29,35 @@ def proxy_image(base_image: str) -> str:
     return tag
 
 
+@pytest.fixture(scope="module")
+def declared_proxy() -> CapturedResource:
+    """The proxy container as the prod stack declares it."""
+    return run_stack("prod").container("proxy-prod")
+
+
 @pytest.fixture
-def proxy_container(proxy_image: str, tailscaled: StandInTailscaled) -> Iterator[tuple[str, str]]:
-    """The proxy with the socket's directory mounted, published on 127.0.0.1 only."""
+def proxy_container(
+    proxy_image: str, tailscaled: StandInTailscaled, declared_proxy: CapturedResource
+) -> Iterator[tuple[str, str]]:
+    """The proxy with the program's confinement and socket mount, published on 127.0.0.1 only."""
     name = f"cf-proxy-test-{uuid.uuid4().hex[:8]}"
     port = free_port()
+    [socket_mount] = [
+        v for v in declared_proxy.inputs["volumes"] if v["containerPath"] == SOCKET_DIR_IN_CONTAINER
+    ]
+    mode = ":ro" if socket_mount.get("readOnly") else ""
     docker(
         "run",
         "--detach",
         "--name",
         name,
         "--volume",
-        f"{tailscaled.socket_path.parent}:{SOCKET_DIR_IN_CONTAINER}",
+        f"{tailscaled.socket_path.parent}:{SOCKET_DIR_IN_CONTAINER}{mode}",
         "--env",
         f"TS_SOCKET={SOCKET_DIR_IN_CONTAINER}/{tailscaled.socket_path.name}",
         "--publish",
         f"127.0.0.1:{port}:8765",
-        "--read-only",
-        "--cap-drop",
-        "ALL",
-        "--security-opt",
-        "no-new-privileges",
+        *docker_run_flags(declared_proxy),
         proxy_image,
     )
     url = f"http://127.0.0.1:{port}"
@@ -88,3 +99,18 @@ def test_the_image_healthcheck_passes_only_while_tailscaled_answers(
     configured = docker("inspect", "--format", "{{json .Config.Healthcheck.Test}}", name).stdout
     assert healthy.returncode == 0 and unhealthy.returncode != 0
     assert "localapi-proxy-health" in configured
+
+
+def test_the_proxy_runs_read_only_without_capabilities_on_a_read_only_socket_mount(
+    proxy_container: tuple[str, str],
+) -> None:
+    # The status request of the fixture went through connect() on the socket: no write access needed.
+    name, _url = proxy_container
+    status = docker("exec", name, "cat", "/proc/1/status").stdout
+    mounts = json.loads(docker("inspect", "--format", "{{json .Mounts}}", name).stdout)
+    host_config = json.loads(docker("inspect", "--format", "{{json .HostConfig}}", name).stdout)
+    capabilities = dict(line.split(":\t", 1) for line in status.splitlines() if line.startswith("Cap"))
+    assert capabilities["CapEff"].strip() == capabilities["CapBnd"].strip() == "0000000000000000"
+    [socket_mount] = [m for m in mounts if m["Destination"] == SOCKET_DIR_IN_CONTAINER]
+    assert socket_mount["RW"] is False, socket_mount
+    assert host_config["ReadonlyRootfs"] is True and host_config["CapDrop"] == ["ALL"]

@@ -57,10 +57,17 @@ def test_the_limiter_refuses_past_the_limit_and_says_when_to_retry() -> None:
 
 
 def test_trusted_proxies_must_be_addresses() -> None:
-    networks = Settings(trusted_proxies=["127.0.0.1", "172.30.0.0/24"]).trusted_proxy_networks
-    assert [str(n) for n in networks] == ["127.0.0.1/32", "172.30.0.0/24"]
+    networks = Settings(trusted_proxies=["127.0.0.1", "10.213.0.2/32"]).trusted_proxy_networks
+    assert [str(n) for n in networks] == ["127.0.0.1/32", "10.213.0.2/32"]
     with pytest.raises(ValueError, match="CF_TRUSTED_PROXIES"):
         Settings(trusted_proxies=["nginx"])
+
+
+@pytest.mark.parametrize("wide", ["172.30.0.0/24", "10.213.0.2/31", "fd00::/64"])
+def test_a_trusted_proxy_wider_than_one_address_is_refused(wide: str) -> None:
+    # The whole cf-<env> network would trust its gateway too: any process on the Docker host.
+    with pytest.raises(ValueError, match=r"CF_TRUSTED_PROXIES: .* spans \d+ addresses; expected the web"):
+        Settings(trusted_proxies=["10.213.0.2", wide])
 
 
 NOW = datetime(2026, 11, 24, 17, 30, tzinfo=UTC)

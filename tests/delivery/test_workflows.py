@@ -276,9 +276,10 @@ def declared_runners() -> dict[str, dict[str, Any]]:
     """label -> {kind, stack, backend} of every runner the program declares (Pulumi mocks)."""
     declared: dict[str, dict[str, Any]] = {}
     for stack in ("dev", "prod"):
-        for resource in run_stack(stack).containers:
+        run = run_stack(stack)
+        for resource in run.containers:
             if resource.name.startswith("runner-"):
-                config = yaml.safe_load(uploads(resource)["/etc/forgejo-runner/config.yml"]["content"])
+                config = yaml.safe_load(uploads(run, resource)["/etc/forgejo-runner/config.yml"]["content"])
                 for entry in config["runner"]["labels"]:
                     label, _, backend = entry.partition(":")
                     kind = {item["label"]: item["value"] for item in resource.inputs["labels"]}[

@@ -129,6 +129,11 @@ class StackRun:
 
     @property
     def containers(self) -> list[CapturedResource]:
+        """The containers that run (not the upload holders, which are created and never started)."""
+        return [c for c in self.all_containers if c.inputs.get("start") is not False]
+
+    @property
+    def all_containers(self) -> list[CapturedResource]:
         return self.of_type("docker:index/container:Container")
 
     def ancestors(self, resource: CapturedResource) -> Iterator[CapturedResource]:
@@ -194,7 +199,7 @@ def _mock_state(type_: str, name: str, inputs: dict[str, Any], stack: str, previ
     if type_ == "docker:index/image:Image":
         repository = str(inputs.get("imageName", name)).rsplit(":", 1)[0]
         state["repoDigest"] = f"{repository}@{_digest(stack, name)}"
-    elif type_ == "docker:index/network:Network":
+    elif type_ == "docker:index/network:Network" and not inputs.get("ipamConfigs"):
         index = int(hashlib.sha256(f"{stack}/{name}".encode()).hexdigest()[:2], 16)
         state["ipamConfigs"] = [{"subnet": f"172.30.{index}.0/24", "gateway": f"172.30.{index}.1"}]
     elif type_ == "tailscale:index/tailnetKey:TailnetKey":

@@ -2,21 +2,62 @@
 
 from __future__ import annotations
 
-from infra.images import PINNED, ROOT_IMAGES
+from infra.images import ADDED_CAPABILITIES, PINNED, ROOT_IMAGES, WRITABLE_ROOT_IMAGES
 from tests.infra.harness import StackRun
-from tests.infra.helpers import VOLUME
+from tests.infra.helpers import VOLUME, files_holder
 
 
 def _root_image_names(image: str) -> set[str]:
     return {name for name in ROOT_IMAGES if PINNED[name] == image}
 
 
-def test_no_container_is_privileged_or_adds_capabilities(run: StackRun) -> None:
+def _image_name(image: object) -> str | None:
+    """The infra/images.py name of a pinned image reference (None for the images the program builds)."""
+    return next((name for name, reference in PINNED.items() if reference == image), None)
+
+
+def test_no_container_is_privileged_and_each_drops_every_capability_it_does_not_need(run: StackRun) -> None:
     for c in run.containers:
         assert c.inputs.get("privileged") in (None, False), c.name
-        assert not (c.inputs.get("capabilities") or {}).get("adds"), c.name
         assert "no-new-privileges:true" in c.inputs["securityOpts"], c.name
         assert not c.inputs.get("devices"), c.name
+        capabilities = c.inputs.get("capabilities") or {}
+        assert capabilities.get("drops") == ["ALL"], f"{c.name} keeps Docker's default capabilities"
+        granted = ADDED_CAPABILITIES.get(_image_name(c.inputs["image"]) or "", ((), ""))[0]
+        assert set(capabilities.get("adds") or ()) <= set(granted), c.name
+    web = [c for c in run.containers if c.name.startswith("web-")]
+    assert [c.inputs["capabilities"]["adds"] for c in web] == [["CAP_CHOWN", "CAP_SETGID", "CAP_SETUID"]], (
+        "as docker inspect reports them, or every up replaces nginx"
+    )
+
+
+def test_every_container_has_a_read_only_root_except_the_reviewed_images(run: StackRun) -> None:
+    writable = {PINNED[name] for name in WRITABLE_ROOT_IMAGES}
+    for c in run.containers:
+        if c.inputs.get("readOnly") is not True:
+            assert c.inputs["image"] in writable, f"{c.name} writes its root file system"
+    runners = {c.name for c in run.containers if c.inputs["image"] == PINNED["forgejo-runner"]}
+    assert f"runner-{run.stack}" in runners or run.stack == "local"
+    assert {c.name for c in run.containers if not c.inputs.get("readOnly")} == runners
+
+
+def test_a_read_only_container_finds_its_files_in_volumes_its_never_started_holder_filled(
+    run: StackRun,
+) -> None:
+    for c in run.containers:
+        holder = files_holder(run, c)
+        if holder is c:
+            continue
+        assert not c.inputs.get("uploads"), f"{c.name}: Docker refuses uploads to a read-only root"
+        assert holder.inputs["start"] is False and holder.inputs["mustRun"] is False
+        directories = {u["file"].rsplit("/", 1)[0] for u in holder.inputs["uploads"]}
+        filled = {v["containerPath"]: v["volumeName"] for v in holder.inputs["volumes"]}
+        mounted = {v["containerPath"]: (v["volumeName"], v["readOnly"]) for v in c.inputs["volumes"]}
+        assert set(filled) == directories, c.name
+        for directory, volume in filled.items():
+            assert mounted[directory] == (volume, True), f"{c.name} mounts {directory} writable"
+        labels = {entry["label"]: entry["value"] for entry in c.inputs["labels"]}
+        assert len(labels["chocolate-factory.files-digest"]) == 64, "a change of the files replaces it"
 
 
 def test_no_container_mounts_the_docker_socket(run: StackRun) -> None:

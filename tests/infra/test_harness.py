@@ -18,7 +18,7 @@ def test_a_preview_leaves_values_computed_by_the_engine_unknown_and_secrets_secr
     app = preview.container("app-dev")
     assert app.inputs["image"] is UNKNOWN
     assert UNKNOWN in app.inputs["envs"]
-    sidecar = preview.container("ts-dev")
+    sidecar = preview.container("ts-dev-files")
     assert sidecar.inputs["uploads"][0]["content"] is UNKNOWN
     assert "uploads" in sidecar.secret_properties
     assert preview.outputs["appImageDigest"] is UNKNOWN

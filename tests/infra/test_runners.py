@@ -27,8 +27,8 @@ PROXY = {"HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY"}
 DEPLOY_CREDENTIALS = ("PASSPHRASE", "REGISTRY", "SSH", "ANTHROPIC", "PULUMI", "id_ed25519", "id_rsa")
 
 
-def runner_config(runner: CapturedResource) -> dict[str, Any]:
-    return dict(yaml.safe_load(uploads(runner)[CONFIG_FILE]["content"]))
+def runner_config(run: StackRun, runner: CapturedResource) -> dict[str, Any]:
+    return dict(yaml.safe_load(uploads(run, runner)[CONFIG_FILE]["content"]))
 
 
 def all_runners(runs: dict[str, StackRun]) -> list[tuple[str, CapturedResource]]:
@@ -39,9 +39,9 @@ def test_pull_requests_have_a_runner_of_their_own_that_holds_no_deploy_credentia
     runs: dict[str, StackRun],
 ) -> None:
     runner = runs["dev"].container("runner-ci")
-    assert runner_config(runner)["runner"]["labels"] == [f"ci:docker://{PINNED['python-base']}"]
+    assert runner_config(runs["dev"], runner)["runner"]["labels"] == [f"ci:docker://{PINNED['python-base']}"]
     # Exactly two files: its registration secret and its config. No key, no passphrase, no login.
-    assert set(uploads(runner)) == {SECRET_FILE, CONFIG_FILE}
+    assert set(uploads(runs["dev"], runner)) == {SECRET_FILE, CONFIG_FILE}
     assert set(envs(runner)) == PROXY | {"DOCKER_HOST", "HOME"}
     inspected = yaml.safe_dump(runner.inputs)
     for credential in DEPLOY_CREDENTIALS:
@@ -56,7 +56,7 @@ def test_the_ci_runner_starts_every_job_in_a_fresh_container_on_a_rootless_engin
     runs: dict[str, StackRun],
 ) -> None:
     runner = runs["dev"].container("runner-ci")
-    config = runner_config(runner)
+    config = runner_config(runs["dev"], runner)
     (label,) = config["runner"]["labels"]
     assert label.startswith("ci:docker://"), "a host-mode label would run jobs in the runner's container"
     # The engine it drives is the dev node's rootless engine (user uid 1500), not the node's own
@@ -90,14 +90,14 @@ def test_no_job_can_reach_a_runners_registration_secret(runs: dict[str, StackRun
     runners = all_runners(runs)
     assert {c.name for _, c in runners} >= {"runner-ci", "runner-dev", "runner-prod", "runner-local"}
     for stack, runner in runners:
-        config = runner_config(runner)
+        config = runner_config(runs[stack], runner)
         assert set(config["runner"]["envs"]) <= PROXY, f"{runner.name} hands jobs {config['runner']['envs']}"
         # What each runner container gets, all of it: two files, and proxy (plus, for ci, engine) env.
-        assert set(uploads(runner)) == {SECRET_FILE, CONFIG_FILE}, runner.name
+        assert set(uploads(runs[stack], runner)) == {SECRET_FILE, CONFIG_FILE}, runner.name
         engine = {"DOCKER_HOST", "HOME"} if runner.name == "runner-ci" else set()
         assert set(envs(runner)) - PROXY == engine, runner.name
         assert config["runner"]["file"] == "/data/.runner"
-        secret = uploads(runner)[SECRET_FILE]
+        secret = uploads(runs[stack], runner)[SECRET_FILE]
         assert (secret["permissions"], "uploads" in runner.secret_properties) == ("0400", True)
         assert runner.inputs["user"].split(":")[0] == secret["owner"], "only the runner's own uid reads it"
         holders = [c.name for c in runs[stack].containers if secret["content"] in yaml.safe_dump(c.inputs)]
@@ -105,11 +105,14 @@ def test_no_job_can_reach_a_runners_registration_secret(runs: dict[str, StackRun
         assert secret["content"] not in yaml.safe_dump(envs(runner)), "never in the environment"
     ci = runs["dev"].container("runner-ci")
     assert ci.inputs["tmpfs"] == {"/data": "rw,noexec,nosuid,size=64m"}, "credentials on a tmpfs"
-    assert runner_config(ci)["container"]["valid_volumes"] == []
+    assert runner_config(runs["dev"], ci)["container"]["valid_volumes"] == []
 
 
 def test_deploy_runners_serve_only_their_own_deploy_label(runs: dict[str, StackRun]) -> None:
-    labels = {runner.name: runner_config(runner)["runner"]["labels"] for _, runner in all_runners(runs)}
+    labels = {
+        runner.name: runner_config(runs[stack], runner)["runner"]["labels"]
+        for stack, runner in all_runners(runs)
+    }
     assert labels == {
         "runner-ci": labels["runner-ci"],
         "runner-dev": ["deploy-dev:host"],

@@ -7,7 +7,7 @@ import json
 import yaml
 
 from tests.infra.harness import StackRun
-from tests.infra.helpers import envs, uploads
+from tests.infra.helpers import envs, files_holder, uploads
 
 
 def test_forgejo_is_locked_down_with_actions_on_and_its_url_on_the_tailnet(runs: dict[str, StackRun]) -> None:
@@ -17,18 +17,21 @@ def test_forgejo_is_locked_down_with_actions_on_and_its_url_on_the_tailnet(runs:
     assert settings["FORGEJO__security__INSTALL_LOCK"] == "true"
     assert settings["FORGEJO__actions__ENABLED"] == "true"
     assert settings["FORGEJO__server__ROOT_URL"] == "https://git.tailfa57c0.ts.net/"
-    assert settings["FORGEJO__server__HTTP_ADDR"] == "127.0.0.1"
+    assert settings["FORGEJO__server__HTTP_ADDR"] == "127.0.0.2"
+    assert settings["FORGEJO__server__SSH_LISTEN_HOST"] == "127.0.0.2"
     assert settings["FORGEJO__security__SECRET_KEY_URI"] == "file:/run/secrets/forgejo-secret-key"
-    assert uploads(forgejo)["/run/secrets/forgejo-secret-key"]["content"] == "placeholder-forgejoSecretKey"
-    assert forgejo.inputs["healthcheck"]["tests"][-1] == "http://127.0.0.1:3000/api/healthz"
+    secret_key = uploads(runs["prod"], forgejo)["/run/secrets/forgejo-secret-key"]
+    assert secret_key["content"] == "placeholder-forgejoSecretKey"
+    assert forgejo.inputs["healthcheck"]["tests"][-1] == "http://127.0.0.2:3000/api/healthz"
     assert forgejo.inputs["networkMode"] == "container:ts-forgejo"
 
 
 def test_forgejo_ssh_is_forwarded_by_its_sidecar(runs: dict[str, StackRun]) -> None:
     import json
 
-    serve = json.loads(uploads(runs["prod"].container("ts-forgejo"))["/config/serve.json"]["content"])
-    assert serve["TCP"]["22"] == {"TCPForward": "127.0.0.1:2222"}
+    sidecar = runs["prod"].container("ts-forgejo")
+    serve = json.loads(uploads(runs["prod"], sidecar)["/config/serve.json"]["content"])
+    assert serve["TCP"]["22"] == {"TCPForward": "127.0.0.2:2222"}
 
 
 def test_registry_requires_htpasswd_allows_deletes_and_stores_on_a_volume(runs: dict[str, StackRun]) -> None:
@@ -38,11 +41,11 @@ def test_registry_requires_htpasswd_allows_deletes_and_stores_on_a_volume(runs: 
         assert settings["REGISTRY_AUTH"] == "htpasswd"
         assert settings["REGISTRY_AUTH_HTPASSWD_PATH"] == "/auth/htpasswd"
         assert settings["REGISTRY_STORAGE_DELETE_ENABLED"] == "true"
-        assert uploads(registry)["/auth/htpasswd"]["content"] == "placeholder-registryHtpasswd"
+        assert uploads(runs[stack], registry)["/auth/htpasswd"]["content"] == "placeholder-registryHtpasswd"
         assert {"volumeName": "registry-data", "containerPath": "/var/lib/registry", "readOnly": False} in (
             registry.inputs["volumes"]
         )
-    assert envs(runs["prod"].container("registry"))["REGISTRY_HTTP_ADDR"] == "127.0.0.1:5000"
+    assert envs(runs["prod"].container("registry"))["REGISTRY_HTTP_ADDR"] == "127.0.0.2:5000"
 
 
 def test_deploy_runners_register_offline_with_their_deploy_label_and_get_no_docker(
@@ -50,15 +53,15 @@ def test_deploy_runners_register_offline_with_their_deploy_label_and_get_no_dock
 ) -> None:
     for stack in ("dev", "prod", "local"):
         runner = runs[stack].container(f"runner-{stack}")
-        config = yaml.safe_load(uploads(runner)["/etc/forgejo-runner/config.yml"]["content"])
+        config = yaml.safe_load(uploads(runs[stack], runner)["/etc/forgejo-runner/config.yml"]["content"])
         assert config["runner"]["labels"] == [f"deploy-{stack}:host"]
         assert config["container"]["docker_host"] == "-"
         assert config["container"]["privileged"] is False
         script = runner.inputs["command"][-1]
         assert "create-runner-file" in script and '--secret "$(cat /run/secrets/runner-secret)"' in script
-        secret = uploads(runner)["/run/secrets/runner-secret"]
+        secret = uploads(runs[stack], runner)["/run/secrets/runner-secret"]
         assert secret["content"] == f"placeholder-runnerSecret-{stack}"
-        assert "uploads" in runner.secret_properties
+        assert "uploads" in files_holder(runs[stack], runner).secret_properties
         assert not envs(runner).get("DOCKER_HOST")
     dev_runner = runs["dev"].container("runner-dev")
     assert '--instance "https://git.tailfa57c0.ts.net"' in dev_runner.inputs["command"][-1]
@@ -69,9 +72,9 @@ def test_environment_wiring_sidecar_nginx_app_and_proxy(runs: dict[str, StackRun
     run = runs["prod"]
     web, app, proxy = run.container("web-prod"), run.container("app-prod"), run.container("proxy-prod")
     assert web.inputs["networkMode"] == "container:ts-prod"
-    assert envs(web)["CF_NGINX_LISTEN"] == "127.0.0.1:8080"
+    assert envs(web)["CF_NGINX_LISTEN"] == "127.0.0.2:8080"
     assert envs(web)["CF_APP_UPSTREAM"] == "app-prod:8000"
-    assert "/etc/nginx/templates/nginx.conf.template" in uploads(web)
+    assert "/etc/nginx/templates/nginx.conf.template" in uploads(run, web)
     assert {"volumeName": "web-prod-logs", "containerPath": "/var/log/cf-web", "readOnly": False} in (
         web.inputs["volumes"]
     )
@@ -88,15 +91,16 @@ def test_environment_wiring_sidecar_nginx_app_and_proxy(runs: dict[str, StackRun
     assert {
         "volumeName": "ts-prod-socket",
         "containerPath": "/var/run/tailscale-shared",
-        "readOnly": False,
-    } in (proxy.inputs["volumes"])
+        "readOnly": True,
+    } in (proxy.inputs["volumes"]), "connect() on the socket needs no write access to its volume"
     assert {"name": "cf-prod", "aliases": ["proxy-prod"]} in proxy.inputs["networksAdvanced"]
 
 
 def test_the_app_reads_the_anthropic_key_from_a_file_not_its_environment(runs: dict[str, StackRun]) -> None:
     app = runs["prod"].container("app-prod")
     assert "ANTHROPIC_API_KEY" not in envs(app)
-    assert uploads(app)["/run/secrets/anthropic-api-key"]["content"] == "placeholder-anthropicApiKey"
+    key_file = uploads(runs["prod"], app)["/run/secrets/anthropic-api-key"]
+    assert key_file["content"] == "placeholder-anthropicApiKey"
     assert envs(app)["CF_ANTHROPIC_API_KEY_FILE"] == "/run/secrets/anthropic-api-key"
     assert app.inputs.get("command") is None, "the image's own entry point starts the app"
 

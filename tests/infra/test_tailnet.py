@@ -7,7 +7,7 @@ import json
 from infra.config import load_stack
 from infra.tailnet_policy import build_policy, untested_rules
 from tests.infra.harness import StackRun
-from tests.infra.helpers import ACL, AUTH_KEY, envs, uploads
+from tests.infra.helpers import ACL, AUTH_KEY, envs, files_holder, uploads
 
 
 def test_only_the_owning_stack_declares_the_policy_file(runs: dict[str, StackRun]) -> None:
@@ -81,18 +81,18 @@ def test_sidecars_get_their_auth_key_as_a_secret_file_and_run_in_userspace(runs:
             assert environment["TS_USERSPACE"] == "true"
             assert environment["TS_AUTHKEY"] == "file:/run/secrets/tailscale-authkey"
             assert not [v for v in environment.values() if v.startswith("tskey-")]
-            key_file = uploads(sidecar)["/run/secrets/tailscale-authkey"]
+            key_file = uploads(runs[stack], sidecar)["/run/secrets/tailscale-authkey"]
             assert key_file["content"].startswith("tskey-auth-")
-            assert "uploads" in sidecar.secret_properties
+            assert "uploads" in files_holder(runs[stack], sidecar).secret_properties
             assert key_file["permissions"] == "0400"
 
 
 def test_the_dashboard_sidecar_serves_https_to_nginx_on_loopback(runs: dict[str, StackRun]) -> None:
     sidecar = runs["prod"].container("ts-prod")
-    serve = json.loads(uploads(sidecar)["/config/serve.json"]["content"])
+    serve = json.loads(uploads(runs["prod"], sidecar)["/config/serve.json"]["content"])
     assert serve == {
         "TCP": {"443": {"HTTPS": True}},
-        "Web": {"${TS_CERT_DOMAIN}:443": {"Handlers": {"/": {"Proxy": "http://127.0.0.1:8080"}}}},
+        "Web": {"${TS_CERT_DOMAIN}:443": {"Handlers": {"/": {"Proxy": "http://127.0.0.2:8080"}}}},
     }
     assert envs(sidecar)["TS_HOSTNAME"] == "factory"
     assert envs(sidecar)["TS_SOCKET"] == "/var/run/tailscale-shared/tailscaled.sock"

@@ -34,9 +34,11 @@ LOGS = "containers-rotate-logs-and-limit-memory"
 PINNED = "images-are-pinned"
 PORTS = "ports-on-tailnet-or-loopback"
 SECRETS = "no-plain-secrets-in-env-or-labels"
+CONFINED = "containers-read-only-and-capabilities-dropped"
 FORGEJO = "forgejo-registration-disabled-and-install-locked"
 REGISTRY = "registry-requires-htpasswd-auth"
 RUNNERS = "runners-get-no-docker-socket-or-privileged-jobs"
+APP_TRUST = "app-trusts-one-proxy-address"
 KEYS = "tailnet-keys-tagged-preauthorized-and-bounded"
 ACL = "tailnet-policy-owned-by-one-stack-with-tests"
 PROVIDERS = "docker-resources-use-explicit-provider"
@@ -51,9 +53,11 @@ RESOURCE_POLICIES = (
     PINNED,
     PORTS,
     SECRETS,
+    CONFINED,
     FORGEJO,
     REGISTRY,
     RUNNERS,
+    APP_TRUST,
     KEYS,
 )
 STACK_POLICIES = (ACL, PROVIDERS, VOLUMES)
@@ -237,7 +241,48 @@ CASES: tuple[Case, ...] = (
         "container 'web-dev': environment variable CF_ANTHROPIC_API_KEY "
         "holds a secret-looking value in plain text.",
     ),
-    # 9. forgejo
+    # 9. read-only root, capabilities dropped
+    case("read-only nginx adding what nginx is granted", CONFINED, f.container()),
+    case(
+        "read-only app adding nothing",
+        CONFINED,
+        f.container("app-dev", image=f.APP, capabilities={"drops": ["all"]}),
+    ),
+    case(
+        "runner with its reviewed writable root",
+        CONFINED,
+        f.runner(readOnly=False, capabilities={"drops": ["ALL"]}),
+    ),
+    case(
+        "upload holder, never started",
+        CONFINED,
+        f.container("web-dev-files", readOnly=False, start=False, mustRun=False, capabilities=None),
+    ),
+    case(
+        "writable root, default capabilities",
+        CONFINED,
+        f.container("app-dev", image=f.APP, readOnly=None, capabilities=None),
+        "container 'app-dev' (image chocolate-factory/app) has a writable root file system "
+        "(readOnly is not true).",
+        "container 'app-dev' (image chocolate-factory/app) keeps Docker's default capabilities: "
+        "capabilities.drops lacks ALL.",
+    ),
+    case(
+        "capabilities its image is not granted",
+        CONFINED,
+        [
+            f.container(
+                "app-dev", image=f.APP, capabilities={"drops": ["ALL"], "adds": ["NET_BIND_SERVICE"]}
+            ),
+            f.container(capabilities={"drops": ["NET_RAW"], "adds": ["CAP_SETGID", "NET_ADMIN"]}),
+        ],
+        "container 'app-dev' (image chocolate-factory/app) adds capabilities its image is not granted: "
+        "NET_BIND_SERVICE.",
+        "container 'web-dev' (image nginx) keeps Docker's default capabilities: "
+        "capabilities.drops lacks ALL.",
+        "container 'web-dev' (image nginx) adds capabilities its image is not granted: NET_ADMIN.",
+    ),
+    # 10. forgejo
     case("registration disabled, install locked", FORGEJO, f.forgejo()),
     case(
         "settings in an uploaded app.ini",
@@ -262,7 +307,7 @@ CASES: tuple[Case, ...] = (
         "forgejo container 'forgejo' leaves the install page open: "
         "security.INSTALL_LOCK is 'false', not true.",
     ),
-    # 10. registry
+    # 11. registry
     case("htpasswd auth", REGISTRY, f.registry()),
     case(
         "no auth",
@@ -283,7 +328,7 @@ CASES: tuple[Case, ...] = (
         ),
         "registry container 'registry' does not require htpasswd auth: REGISTRY_AUTH is 'silly'.",
     ),
-    # 11. runners
+    # 12. runners
     case("runner without socket or privileged jobs", RUNNERS, f.runner()),
     case(
         "runner with the socket and privileged jobs",
@@ -361,7 +406,31 @@ CASES: tuple[Case, ...] = (
         f.runner(privileged=True),
         "runner container 'runner-dev' is privileged.",
     ),
-    # 12. tailnet keys
+    # 13. the app's trust boundary
+    case(
+        "app trusting the web container's one address",
+        APP_TRUST,
+        f.container("app-dev", image=f.APP, envs=['CF_TRUSTED_PROXIES=["10.213.0.2", "fd00::2/128"]']),
+    ),
+    case(
+        "app trusting the whole network",
+        APP_TRUST,
+        f.container("app-dev", image=f.APP, envs=['CF_TRUSTED_PROXIES=["10.213.0.0/24", "10.213.0.2/31"]']),
+        "app container 'app-dev': CF_TRUSTED_PROXIES trusts networks, not one address: "
+        "10.213.0.0/24 (256 addresses), 10.213.0.2/31 (2 addresses).",
+    ),
+    case(
+        "app trusting a malformed list",
+        APP_TRUST,
+        f.container("app-dev", image=f.APP, envs=["CF_TRUSTED_PROXIES=10.213.0.2"]),
+        "app container 'app-dev': CF_TRUSTED_PROXIES is not a JSON list of addresses: '10.213.0.2'.",
+    ),
+    case(
+        "another container's setting of the same name",
+        APP_TRUST,
+        f.container(envs=['CF_TRUSTED_PROXIES=["10.0.0.0/8"]']),
+    ),
+    # 14. tailnet keys
     case("tagged, preauthorized, single-use", KEYS, f.tailnet_key()),
     case("reusable and ephemeral", KEYS, f.tailnet_key(reusable=True, ephemeral=True, expiry=None)),
     case("reusable within the bound", KEYS, f.tailnet_key(reusable=True, expiry=86400)),
@@ -384,7 +453,7 @@ CASES: tuple[Case, ...] = (
         f.tailnet_key(reusable=True, expiry=None),
         "reusable auth key 'ts-dev' is not ephemeral and expires after 90 days, beyond the 30-day bound.",
     ),
-    # 13. tailnet policy file
+    # 15. tailnet policy file
     case("owner stack with tests", ACL, [f.acl(), f.forgejo()]),
     case("other stack without a policy file", ACL, [f.container()]),
     case(
@@ -422,7 +491,7 @@ CASES: tuple[Case, ...] = (
         [f.acl(), f.acl(name="second-policy")],
         "stack 'prod' declares 2 tailnet policy files (tailnet-policy, second-policy); declare one.",
     ),
-    # 14. explicit providers
+    # 16. explicit providers
     case(
         "explicit providers",
         PROVIDERS,
@@ -435,7 +504,7 @@ CASES: tuple[Case, ...] = (
         "Volume 'logs-dev' uses the default docker provider (default_5_2_0), which deploys to whatever "
         "DOCKER_HOST is set where pulumi runs.",
     ),
-    # 15. data volumes
+    # 17. data volumes
     case("protected data volumes", VOLUMES, _prod_stack),
     case(
         "unprotected data volumes",

@@ -62,7 +62,8 @@ def container(name: str = "web-dev", stack: str = "dev", **inputs: Any) -> Resou
         "memory": 256,
         "memorySwap": 256,
         "privileged": False,
-        "capabilities": {"drops": ["ALL"], "adds": ["NET_BIND_SERVICE", "CAP_CHOWN"]},
+        "capabilities": {"drops": ["ALL"], "adds": ["SETUID", "CAP_CHOWN"]},
+        "readOnly": True,
         "securityOpts": ["no-new-privileges:true"],
         "ports": [{"internal": 8080, "external": 8080, "ip": "127.0.0.1", "protocol": "tcp"}],
         "envs": [
@@ -91,6 +92,7 @@ def forgejo(stack: str = "prod", **inputs: Any) -> Resource:
         **_merged(
             image=FORGEJO,
             user="1000:1000",
+            capabilities={"drops": ["ALL"]},
             envs=[
                 "FORGEJO__server__ROOT_URL=https://git.tailfa57c0.ts.net/",
                 "FORGEJO__service__DISABLE_REGISTRATION=true",
@@ -111,6 +113,7 @@ def registry(stack: str = "prod", **inputs: Any) -> Resource:
         stack,
         **_merged(
             image=REGISTRY,
+            capabilities={"drops": ["ALL"]},
             envs=[
                 "REGISTRY_AUTH=htpasswd",
                 "REGISTRY_AUTH_HTPASSWD_REALM=chocolate-factory",
@@ -138,6 +141,8 @@ def runner(stack: str = "dev", **inputs: Any) -> Resource:
         **_merged(
             image=RUNNER,
             user="1000:1000",
+            capabilities={"drops": ["ALL"]},
+            readOnly=False,
             envs=["CONFIG_FILE=/data/config.yml"],
             volumes=[{"volumeName": f"runner-{stack}-data", "containerPath": "/data"}],
             uploads=[{"file": "/data/config.yml", "content": RUNNER_CONFIG}],

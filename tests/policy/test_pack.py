@@ -8,9 +8,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from infra.images import PINNED, ROOT_IMAGES
+from infra.images import ADDED_CAPABILITIES, PINNED, ROOT_IMAGES, WRITABLE_ROOT_IMAGES
 from infra.policy.platform_policies.images import parse_image
-from infra.policy.platform_policies.settings import DEFAULT_ROOT_IMAGES
+from infra.policy.platform_policies.settings import (
+    DEFAULT_ADDED_CAPABILITIES,
+    DEFAULT_ROOT_IMAGES,
+    DEFAULT_WRITABLE_ROOT_IMAGES,
+)
 from tests.policy import cases as p
 from tests.policy import fixtures as f
 from tests.policy.engine import Analyzer, reconcile_config
@@ -58,18 +62,66 @@ def test_root_image_exceptions_match_the_program_s() -> None:
     assert program == set(DEFAULT_ROOT_IMAGES)
 
 
+def test_confinement_exceptions_match_the_program_s() -> None:
+    writable = {parse_image(PINNED[name]).repository: reason for name, reason in WRITABLE_ROOT_IMAGES.items()}
+    assert set(writable) == set(DEFAULT_WRITABLE_ROOT_IMAGES)
+    added = {
+        parse_image(PINNED[name]).repository: sorted(c.removeprefix("CAP_") for c in capabilities)
+        for name, (capabilities, _reason) in ADDED_CAPABILITIES.items()
+    }
+    assert added == {
+        repo: sorted(grant["capabilities"]) for repo, grant in DEFAULT_ADDED_CAPABILITIES.items()
+    }
+
+
+def test_confinement_exceptions_come_from_config(default_config: Analyzer) -> None:
+    python = f.container(
+        image="python:3.11.9-slim", readOnly=False, capabilities={"drops": ["ALL"], "adds": ["SETUID"]}
+    )
+    assert [d.detail for d in default_config.analyze(python) if d.policy == p.CONFINED] == [
+        "container 'web-dev' (image python) has a writable root file system (readOnly is not true).",
+        "container 'web-dev' (image python) adds capabilities its image is not granted: SETUID.",
+    ]
+    default_config.configure(
+        {
+            p.CONFINED: {
+                "writableRootImages": {"python": "reviewed: compiles its bytecode at start"},
+                "addedCapabilities": {
+                    "python": {"capabilities": ["SETUID"], "reason": "reviewed: drops to a user"}
+                },
+            }
+        }
+    )
+    assert [d for d in default_config.analyze(python) if d.policy == p.CONFINED] == []
+    nginx = f.container(readOnly=False)
+    assert [d.detail for d in default_config.analyze(nginx) if d.policy == p.CONFINED] == [
+        "container 'web-dev' (image nginx) has a writable root file system (readOnly is not true).",
+        "container 'web-dev' (image nginx) adds capabilities its image is not granted: CHOWN, SETUID.",
+    ], "a configured value replaces the defaults"
+
+
+def test_a_confinement_exception_without_a_reason_is_refused(analyzer: Analyzer) -> None:
+    assert analyzer.info is not None
+    with pytest.raises(ValueError, match="containers-read-only-and-capabilities-dropped"):
+        reconcile_config(analyzer.info, {p.CONFINED: {"writableRootImages": {"python": ""}}})
+    with pytest.raises(ValueError, match="containers-read-only-and-capabilities-dropped"):
+        reconcile_config(
+            analyzer.info, {p.CONFINED: {"addedCapabilities": {"python": {"capabilities": ["SETUID"]}}}}
+        )
+
+
 def test_capability_allowlist_comes_from_config(default_config: Analyzer) -> None:
-    container = f.container(capabilities={"adds": ["NET_ADMIN"]})
-    assert [d.policy for d in default_config.analyze(container)] == [p.PRIVILEGED]
+    container = f.container(capabilities={"drops": ["ALL"], "adds": ["NET_ADMIN"]})
+    assert [d.policy for d in default_config.analyze(container) if d.policy != p.CONFINED] == [p.PRIVILEGED]
     default_config.configure({p.PRIVILEGED: {"allowedCapabilities": ["NET_ADMIN"]}})
-    assert default_config.analyze(container) == []
+    assert [d for d in default_config.analyze(container) if d.policy == p.PRIVILEGED] == []
     assert [d.detail for d in default_config.analyze(f.container())] == [
-        "container 'web-dev' adds capabilities outside allowedCapabilities: CHOWN, NET_BIND_SERVICE."
+        "container 'web-dev' adds capabilities outside allowedCapabilities: CHOWN, SETUID."
     ]
 
 
 def test_root_exception_comes_from_config(default_config: Analyzer) -> None:
-    python = f.container(image="python:3.11.9-slim", user=None)
+    python = f.container(image="python:3.11.9-slim", user=None, capabilities={"drops": ["ALL"]})
     assert [d.policy for d in default_config.analyze(python)] == [p.NON_ROOT]
     default_config.configure({p.NON_ROOT: {"rootImages": {"python": "reviewed: a one-off migration"}}})
     assert default_config.analyze(python) == []

@@ -192,6 +192,12 @@ BREAKS = (
         p.SECRETS,
     ),
     brk(
+        "app with a writable root and Docker's default capabilities",
+        "dev",
+        _edit("app-dev", _set(readOnly=False, capabilities=None)),
+        p.CONFINED,
+    ),
+    brk(
         "forgejo registration open",
         "prod",
         _edit("forgejo", _drop_env("FORGEJO__service__DISABLE_REGISTRATION")),
@@ -203,6 +209,12 @@ BREAKS = (
         "dev",
         _edit("runner-dev", _add_env("DOCKER_HOST=tcp://127.0.0.1:2375")),
         p.RUNNERS,
+    ),
+    brk(
+        "app trusting its whole network",
+        "prod",
+        _edit("app-prod", _add_env('CF_TRUSTED_PROXIES=["10.213.0.0/24"]')),
+        p.APP_TRUST,
     ),
     brk(
         "auth key not preauthorized",

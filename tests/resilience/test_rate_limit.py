@@ -95,7 +95,7 @@ async def test_users_behind_the_sidecar_are_limited_each_by_their_own_login(limi
         return await client.post(
             "/chat/ask",
             json={"question": f"¿Qué tiempo hace? ({n})"},
-            headers={"Tailscale-User-Login": login, "X-Forwarded-For": "100.64.0.9"},
+            headers={"Tailscale-User-Login": login, "Tailnet-Client-Address": "100.64.0.9"},
         )
 
     async with _client(SIDECAR, limited_app.url) as sidecar:

@@ -18,9 +18,12 @@ from .images import parse_image, valid_digest
 from .resources import CONTAINER, REMOTE_IMAGE, Container
 from .settings import (
     CAPABILITIES_SCHEMA,
+    CONFINEMENT_SCHEMA,
+    DEFAULT_ADDED_CAPABILITIES,
     DEFAULT_ALLOWED_CAPABILITIES,
     DEFAULT_DIGEST_STACKS,
     DEFAULT_ROOT_IMAGES,
+    DEFAULT_WRITABLE_ROOT_IMAGES,
     DIGEST_STACKS_SCHEMA,
     ROOT_IMAGES_SCHEMA,
     setting,
@@ -391,6 +394,62 @@ NO_PLAIN_SECRETS: Final = ResourceValidationPolicy(
     enforcement_level=EnforcementLevel.MANDATORY,
 )
 
+
+def _validate_confinement(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type != CONTAINER:
+        return
+    container = Container.of(args.name, args.props)
+    start = container.get("start")
+    if start is False or is_unknown(start):
+        return  # created and never started (an upload holder): no process runs in it
+    image = container.image
+    repository = image.repository if image is not None and image.repository else None
+    config = args.get_config()
+    shown = f"container '{container.name}'" + (f" (image {repository})" if repository else "")
+    read_only = container.get("readOnly")
+    writable = mapping(setting(config, "writableRootImages", DEFAULT_WRITABLE_ROOT_IMAGES))
+    reviewed = repository is not None and isinstance(writable.get(repository), str) and writable[repository]
+    if (
+        not is_unknown(read_only)
+        and read_only is not True
+        and not reviewed
+        and not is_unknown(container.get("image"))
+    ):
+        report(f"{shown} has a writable root file system (readOnly is not true).", None)
+    capabilities = container.get("capabilities")
+    if is_unknown(capabilities):
+        return
+    drops = mapping(capabilities).get("drops")
+    if not is_unknown(drops) and not any(is_unknown(name) for name in entries(drops)):
+        dropped = {_capability(name) for name in entries(drops) if isinstance(name, str)}
+        if "ALL" not in dropped:
+            report(f"{shown} keeps Docker's default capabilities: capabilities.drops lacks ALL.", None)
+    adds = mapping(capabilities).get("adds")
+    added = {_capability(name) for name in entries(adds) if isinstance(name, str)}
+    if not added or is_unknown(container.get("image")):
+        return
+    grants = mapping(setting(config, "addedCapabilities", DEFAULT_ADDED_CAPABILITIES))
+    grant = mapping(grants.get(repository)) if repository else {}
+    granted = {_capability(str(name)) for name in entries(grant.get("capabilities"))}
+    extra = sorted(added - granted)
+    if extra:
+        report(f"{shown} adds capabilities its image is not granted: {', '.join(extra)}.", None)
+
+
+CONFINED_CONTAINERS: Final = ResourceValidationPolicy(
+    name="containers-read-only-and-capabilities-dropped",
+    description=(
+        "Every container runs with a read-only root file system and drops every Linux capability, "
+        "adding back only what its image is granted. Fix: set read_only=True (tmpfs or a volume where "
+        "it writes; uploads go through infra/components/container.py's holder) and "
+        "capabilities={'drops': ['ALL']}; if the image truly needs a writable root or a capability, "
+        "add it to writableRootImages or addedCapabilities in the policy pack config, with the reason."
+    ),
+    validate=_validate_confinement,
+    enforcement_level=EnforcementLevel.MANDATORY,
+    config_schema=CONFINEMENT_SCHEMA,
+)
+
 CONTAINER_POLICIES: Final = [
     NO_PRIVILEGED_CONTAINERS,
     NO_DOCKER_SOCKET,
@@ -400,4 +459,5 @@ CONTAINER_POLICIES: Final = [
     PINNED_IMAGES,
     PORTS_ON_TAILNET_OR_LOOPBACK,
     NO_PLAIN_SECRETS,
+    CONFINED_CONTAINERS,
 ]

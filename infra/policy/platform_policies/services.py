@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import configparser
+import ipaddress
+import json
 import posixpath
 import re
 from typing import Any, Final
@@ -266,4 +268,52 @@ RUNNERS_UNPRIVILEGED: Final = ResourceValidationPolicy(
     enforcement_level=EnforcementLevel.MANDATORY,
 )
 
-SERVICE_POLICIES: Final = [FORGEJO_CLOSED, REGISTRY_HTPASSWD, RUNNERS_UNPRIVILEGED]
+TRUSTED_PROXIES: Final = "CF_TRUSTED_PROXIES"
+
+
+def _trusted_proxy_problem(value: str) -> str | None:
+    """Why the app's CF_TRUSTED_PROXIES trusts more than single addresses, or None."""
+    try:
+        listed = json.loads(value)
+    except ValueError:
+        listed = None
+    if not isinstance(listed, list):
+        return f"{TRUSTED_PROXIES} is not a JSON list of addresses: {value!r}"
+    wide = []
+    for entry in listed:
+        try:
+            network = ipaddress.ip_network(str(entry).strip(), strict=False)
+        except ValueError:
+            return f"{TRUSTED_PROXIES} holds {entry!r}, which is not an IP address"
+        if network.num_addresses != 1:
+            wide.append(f"{entry} ({network.num_addresses} addresses)")
+    if wide:
+        return f"{TRUSTED_PROXIES} trusts networks, not one address: " + ", ".join(wide)
+    return None
+
+
+def _validate_app_trust(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    container = _container_with_role(args, "app")
+    if container is None:
+        return
+    value = container.env(TRUSTED_PROXIES)
+    if not isinstance(value, str) or value == "":
+        return
+    problem = _trusted_proxy_problem(value)
+    if problem:
+        report(f"app container '{container.name}': {problem}.", None)
+
+
+APP_TRUSTS_ONE_ADDRESS: Final = ResourceValidationPolicy(
+    name="app-trusts-one-proxy-address",
+    description=(
+        "The app believes Tailscale identity headers from single addresses only (the web container's): "
+        "a network holds its gateway, the Docker host, so every process on the node could pose as an "
+        'admin. Fix: set CF_TRUSTED_PROXIES to a JSON list of single addresses, e.g. ["10.213.0.2"] '
+        "(the program sets the sidecar's fixed address on cf-<env>; remove any app.env override)."
+    ),
+    validate=_validate_app_trust,
+    enforcement_level=EnforcementLevel.MANDATORY,
+)
+
+SERVICE_POLICIES: Final = [FORGEJO_CLOSED, REGISTRY_HTPASSWD, RUNNERS_UNPRIVILEGED, APP_TRUSTS_ONE_ADDRESS]

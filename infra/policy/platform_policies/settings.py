@@ -45,6 +45,25 @@ DEFAULT_ROOT_IMAGES: Final[Mapping[str, str]] = {
     ),
 }
 
+# Image repositories whose containers keep a writable root file system, each with the reason.
+DEFAULT_WRITABLE_ROOT_IMAGES: Final[Mapping[str, str]] = {
+    "forgejo/runner": (
+        "jobs run in the runner's own container (host-mode labels) and install their tools and caches "
+        "under its home and /tmp, wherever a workflow puts them"
+    ),
+}
+
+# Image repositories that add capabilities back after dropping them all: which, and why.
+DEFAULT_ADDED_CAPABILITIES: Final[Mapping[str, Mapping[str, Any]]] = {
+    "nginx": {
+        "capabilities": ["CHOWN", "SETGID", "SETUID"],
+        "reason": (
+            "the master (root) creates its temp directories for the workers' user and switches the "
+            "workers to that user; it binds 8080, so no NET_BIND_SERVICE"
+        ),
+    },
+}
+
 DEFAULT_DIGEST_STACKS: Final = ("prod",)
 DEFAULT_REUSABLE_KEY_MAX_EXPIRY_DAYS: Final = 30
 DEFAULT_ACL_OWNER_STACK: Final = "prod"
@@ -68,6 +87,31 @@ ROOT_IMAGES_SCHEMA: Final = PolicyConfigSchema(
             "description": "Image repository (e.g. tailscale/tailscale) -> why it must run as root.",
             "default": dict(DEFAULT_ROOT_IMAGES),
         }
+    }
+)
+
+CONFINEMENT_SCHEMA: Final = PolicyConfigSchema(
+    properties={
+        "writableRootImages": {
+            "type": "object",
+            "additionalProperties": {"type": "string", "minLength": 1},
+            "description": "Image repository -> why its containers need a writable root file system.",
+            "default": dict(DEFAULT_WRITABLE_ROOT_IMAGES),
+        },
+        "addedCapabilities": {
+            "type": "object",
+            "additionalProperties": {
+                "type": "object",
+                "properties": {
+                    "capabilities": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+                    "reason": {"type": "string", "minLength": 1},
+                },
+                "required": ["capabilities", "reason"],
+                "additionalProperties": False,
+            },
+            "description": "Image repository -> the capabilities it adds back after dropping all, and why.",
+            "default": {repo: dict(grant) for repo, grant in DEFAULT_ADDED_CAPABILITIES.items()},
+        },
     }
 )
 
