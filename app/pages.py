@@ -15,11 +15,20 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
+#: Two exact <style> elements the vendored Redoc (app/static/vendor/redoc) creates, allowed by hash and
+#: nothing else inline: the empty one its styled-components fills through the CSSOM (insertRule, which
+#: CSP does not govern), and perfect-scrollbar's fixed stylesheet. A new Redoc version that changes
+#: either shows as a CSP error in tests/e2e/test_api_docs.py.
+REDOC_STYLE_HASHES = (
+    "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='",  # "" (the empty style element)
+    "'sha256-QMIg+bpjm3JdElJ388KYke01izlUW0UoNOeKjpMxdgc='",  # perfect-scrollbar 1.x css
+)
+
 CONTENT_SECURITY_POLICY = "; ".join(
     [
         "default-src 'none'",
         "script-src 'self'",
-        "style-src 'self'",
+        "style-src 'self' " + " ".join(REDOC_STYLE_HASHES),
         "img-src 'self' data:",
         "connect-src 'self'",
         "font-src 'self'",
@@ -63,6 +72,18 @@ async def dashboard() -> FileResponse:
 async def vpn() -> FileResponse:
     """Tailnet devices, the user quota, access logs, dashboard usage and device uptime."""
     return _page("vpn.html")
+
+
+@router.get("/docs")
+async def api_docs() -> FileResponse:
+    """Swagger UI over /openapi.json, from the vendored swagger-ui-dist (no CDN, same CSP)."""
+    return _page("api-docs.html")
+
+
+@router.get("/redoc")
+async def api_redoc() -> FileResponse:
+    """Redoc over /openapi.json, from the vendored redoc bundle (no CDN, same CSP)."""
+    return _page("api-redoc.html")
 
 
 class _StaticWithHeaders:
