@@ -91,11 +91,25 @@ def test_degraded_assistant_is_announced_and_still_answers(
     page = open_page(admin_context).page
     page.goto(f"{degraded_stack.url}/dashboard")
     status = page.locator("#chat-status")
-    expect(status).to_contain_text("degraded", timeout=10_000)
+    expect(status).to_contain_text("not available now (no API key is configured)", timeout=10_000)
 
     ask(page, "What is the price now?")
     expect(page.locator("#chat-answer")).not_to_be_empty(timeout=20_000)
-    expect(status).to_contain_text("degraded")
+    expect(status).to_contain_text("short summary of the factory's figures")
+
+
+def test_degraded_answer_gets_a_neutral_notice_in_the_pages_language(
+    degraded_stack: Stack, phone_context: BrowserContext
+) -> None:
+    # The stack allows one question per window (asked above): the notice shows before any question.
+    page = open_page(phone_context).page
+    page.goto(f"{degraded_stack.url}/dashboard")
+    notice = page.locator("#chat-status .notice")
+    expect(notice).to_contain_text(
+        "El asistente no está disponible ahora (no hay clave de la API configurada)", timeout=10_000
+    )
+    expect(notice).to_have_class("notice info")  # neutral, not the red or amber of a failure
+    assert "no_key" not in (notice.text_content() or "")
 
 
 def test_rate_limited_question_says_when_to_try_again(
