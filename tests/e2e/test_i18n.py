@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import httpx
 import pytest
@@ -31,14 +32,16 @@ def _context(browser: Browser, locale: str) -> BrowserContext:
 @pytest.mark.parametrize("path", ["/dashboard", "/vpn"])
 @pytest.mark.parametrize(("locale", "language"), [("es-ES", "es"), ("en-GB", "en")])
 def test_page_speaks_the_browsers_language_with_no_untranslated_key(
-    path: str, locale: str, language: str, app_stack: Stack, browser: Browser
+    path: str, locale: str, language: str, app_stack: Stack, browser: Browser, screenshots_dir: Path
 ) -> None:
     context = _context(browser, locale)
     try:
         watched = open_page(context)
         page = watched.page
-        page.goto(f"{app_stack.url}{path}")
+        page.goto(f"{app_stack.url}{path}" + ("?period=7d" if path == "/dashboard" else ""))
         page.wait_for_selector(LOADED)
+        page.wait_for_timeout(200)  # let the charts take the container's width
+        page.screenshot(path=str(screenshots_dir / f"{path.strip('/')}-{language}.png"), full_page=True)
         texts = catalogue(language)
 
         assert page.get_attribute("html", "lang") == language
