@@ -70,6 +70,7 @@ def _page(name: str) -> FileResponse:
 
 @cache
 def _translated_page(name: str, language: str) -> str:
+    """app/static/<name> with <html lang> set and the catalogue embedded; made once per process."""
     html = (STATIC_DIR / name).read_text(encoding="utf-8")
     if HTML_TAG not in html or CATALOGUE_MARKER not in html:
         raise RuntimeError(f"app/static/{name} lacks {HTML_TAG!r} or {CATALOGUE_MARKER!r}")

@@ -28,6 +28,11 @@ def test_page_fits_an_iphone_without_horizontal_scrolling(
     scroll_width, inner_width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
     assert inner_width == 390
     assert scroll_width <= inner_width, f"{path} scrolls sideways on a phone: {scroll_width}px wide"
+    legends = page.locator("#price-legend li, #forecast-legend li, #usage-legend li")
+    assert legends.count() >= 3, "every chart keeps its legend on a phone"
+    for item in legends.all():
+        box = item.bounding_box()
+        assert item.is_visible() and box is not None and box["x"] + box["width"] <= inner_width
     page.screenshot(path=str(screenshots_dir / f"{path.strip('/')}-phone.png"), full_page=True)
     assert watched.errors == []
 
