@@ -234,7 +234,7 @@
     CF.setText("prices-max", eurKwh(data.max_price_eur_kwh));
   }
 
-  function renderPrices(result, range, windowHours) {
+  function renderPrices(result, range) {
     var container = document.getElementById("price-chart");
     var rowsNode = document.getElementById("prices-rows");
     if (cardError("prices-error", result)) {
@@ -243,14 +243,6 @@
     }
     var prices = result.data.prices;
     renderPriceSummary(result.data);
-    CF.fill(
-      "price-legend",
-      CF.legend([
-        { kind: "price", text: t("prices.series") },
-        { kind: "cheap", text: t("prices.legend_windows", { hours: windowHours }) },
-        { kind: "now", text: t("chart.now") },
-      ])
-    );
     if (prices.length === 0) {
       priceChart = null;
       CF.fill(container, CF.empty(t("prices.empty")));
@@ -282,17 +274,32 @@
     );
   }
 
+  function priceLegend(windowHours) {
+    CF.fill(
+      "price-legend",
+      CF.legend([
+        { kind: "price", text: t("prices.series") },
+        { kind: "cheap", text: windowHours ? t("prices.legend_windows", { hours: windowHours }) : t("windows.title_unknown") },
+        { kind: "now", text: t("chart.now") },
+      ])
+    );
+  }
+
+  /** The cheapest windows of the next hours: listed with their length, shaded on the price chart. */
   function renderWindows(result) {
     var list = document.getElementById("cheap-windows");
     var title = document.getElementById("windows-title");
     if (!result.ok) {
       cheapWindows = [];
       title.textContent = t("windows.title_unknown");
+      priceLegend(null);
       CF.fill(list, CF.el("li", null, CF.notice(t("error.load", { detail: CF.errorText(result) }))));
-      return null;
+      return;
     }
     var d = result.data;
     cheapWindows = d.windows;
+    if (priceChart) priceChart.redraw();
+    priceLegend(d.duration_hours);
     title.textContent = t("windows.title", { hours: d.duration_hours, within: d.within_hours });
     if (cheapWindows.length === 0) {
       CF.fill(list, CF.el("li", { className: "empty" }, t("windows.empty", { hours: d.duration_hours })));
@@ -315,7 +322,6 @@
         })
       );
     }
-    return d.duration_hours;
   }
 
   /* ---- weather now and the forecast ---------------------------------------------------------- */
@@ -520,8 +526,6 @@
 
   /* ---- refresh ------------------------------------------------------------------------------- */
 
-  var windowHours = null;
-
   function refreshPeriod() {
     var p = period;
     var range = periodRange(p);
@@ -530,27 +534,23 @@
       get("/bi/production/summary?" + periodQuery(range)),
     ]).then(function (r) {
       if (p !== period) return; // a newer choice is on its way
-      renderPrices(r[0], range, windowHours);
+      renderPrices(r[0], range);
       renderProduction(r[1]);
     });
   }
 
   function refresh() {
-    return get("/bi/prices/cheapest-windows?hours=" + WINDOWS_WITHIN_HOURS)
-      .then(function (result) { windowHours = renderWindows(result); })
-      .then(function () {
-        return Promise.all([
-          get("/bi/prices/current").then(renderPriceNow),
-          get("/bi/weather/current").then(renderWeather),
-          get("/bi/weather/forecast?hours=" + FORECAST_HOURS).then(renderForecast),
-          get("/ready").then(renderFreshness),
-          refreshPeriod(),
-        ]);
-      })
-      .then(function () {
-        document.getElementById("updated-at").textContent = CF.time(Date.now());
-        document.body.setAttribute("data-loaded", "true");
-      });
+    return Promise.all([
+      get("/bi/prices/cheapest-windows?hours=" + WINDOWS_WITHIN_HOURS).then(renderWindows),
+      get("/bi/prices/current").then(renderPriceNow),
+      get("/bi/weather/current").then(renderWeather),
+      get("/bi/weather/forecast?hours=" + FORECAST_HOURS).then(renderForecast),
+      get("/ready").then(renderFreshness),
+      refreshPeriod(),
+    ]).then(function () {
+      document.getElementById("updated-at").textContent = CF.time(Date.now());
+      document.body.setAttribute("data-loaded", "true");
+    });
   }
 
   function start() {
