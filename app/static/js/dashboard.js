@@ -338,9 +338,11 @@
       ["weather-humidity", "weather-comfort", "weather-time"].forEach(function (id) {
         document.getElementById(id).textContent = "";
       });
+      document.getElementById("weather-facts").hidden = true;
       return;
     }
     if (cardError("weather-error", result)) return;
+    document.getElementById("weather-facts").hidden = false;
     var d = result.data;
     temp.textContent = CF.num(d.temperature_c, 1, "°C");
     CF.setText("weather-humidity", CF.num(d.humidity_pct, 0, "%"));
