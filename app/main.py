@@ -48,7 +48,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await ctx.aclose()
                 await db.dispose()
 
-    app = FastAPI(title="Chocolate Factory energy BI", version=__version__, lifespan=lifespan)
+    # /docs and /redoc are served by app/pages.py from vendored assets, not FastAPI's CDN pages.
+    app = FastAPI(
+        title="Chocolate Factory energy BI",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
 
     app.add_middleware(RequestMetrics)
     app.include_router(ops_router)

@@ -223,7 +223,9 @@ class Settings(BaseSettings):
     chat_fixed_schedule_start_hour: int = Field(
         default=8, ge=0, le=23, description="local start hour of the fixed schedule savings compare against"
     )
-    chat_batch_hours: int = Field(default=3, ge=1, le=12, description="length of the production windows")
+    chat_batch_hours: int = Field(
+        default=3, ge=1, le=12, description="length of the production windows, in the chat and the dashboard"
+    )
     chat_high_price_eur_kwh: float = Field(
         default=0.20, gt=0, description="prices above this raise a chat alert, €/kWh"
     )

@@ -88,7 +88,7 @@ class AccessLogsResponse(BaseModel):
 
 
 class UsageDay(BaseModel):
-    date: str
+    date: str = Field(description="a Madrid calendar day, YYYY-MM-DD (00:00 to 00:00 Madrid time)")
     requests: int
     users: int
     devices: int

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from app.analytics.classify import DeviceKind
 from app.analytics.tables import access_requests, snapshot_devices, tailnet_snapshots
 from app.analytics.tables import devices as devices_table
+from app.bi.tariff import SPAIN as MADRID
 from app.db import Database, utc_now
 
 HUMAN_KINDS = (DeviceKind.OWN.value, DeviceKind.OTHER_USER.value)
@@ -71,29 +72,58 @@ async def access_logs(
     return AccessPage(total=int(total), rows=rows, next_cursor=rows[-1]["id"] if more and rows else None)
 
 
+def _hour_bucket(ts: Any, dialect: str) -> Any:
+    """The UTC hour a timestamp falls in, on SQLite (text) and PostgreSQL (a timestamp)."""
+    if dialect == "sqlite":
+        return sa.func.strftime("%Y-%m-%d %H:00:00", ts)
+    return sa.func.date_trunc("hour", ts)
+
+
+def _madrid_date(hour: Any) -> date:
+    """The Madrid calendar day of a UTC hour as the database returns it (text or datetime)."""
+    moment = datetime.fromisoformat(hour) if isinstance(hour, str) else hour
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(MADRID).date()
+
+
+def _per_madrid_day(rows: Any) -> list[dict[str, Any]]:
+    """Requests, distinct users and distinct devices per Madrid day, from per-hour (user, device) counts.
+
+    Hours, not days, come from the database so that a day is the factory's day (00:00 to 00:00 Madrid
+    time, 23 or 25 hours on the DST changes), not a UTC one."""
+    days: dict[date, dict[str, Any]] = {}
+    for row in rows:
+        day = days.setdefault(_madrid_date(row.hour), {"requests": 0, "users": set(), "devices": set()})
+        day["requests"] += row.requests
+        if row.user_login is not None:
+            day["users"].add(row.user_login)
+        day["devices"].add(row.device)
+    return [
+        {
+            "date": day.isoformat(),
+            "requests": d["requests"],
+            "users": len(d["users"]),
+            "devices": len(d["devices"]),
+        }
+        for day, d in sorted(days.items())
+    ]
+
+
 async def dashboard_usage(db: Database, days: int, top: int = 10) -> dict[str, Any]:
-    """Requests, users and devices per day; top paths; per-user activity, over the last `days`."""
+    """Requests, users and devices per Madrid day; top paths; per-user activity, over the last `days`."""
     since = utc_now() - timedelta(days=days)
     c = access_requests.c
     window = c.ts >= since
-    day = sa.func.date(c.ts).label("day")
-    device = sa.func.coalesce(c.device_node_id, c.client)
+    device = sa.func.coalesce(c.device_node_id, c.client).label("device")
     async with db.connect() as conn:
-        per_day = await conn.execute(
-            sa.select(
-                day,
-                sa.func.count().label("requests"),
-                sa.func.count(sa.distinct(c.user_login)).label("users"),
-                sa.func.count(sa.distinct(device)).label("devices"),
-            )
+        hour = _hour_bucket(c.ts, conn.dialect.name).label("hour")
+        per_hour = await conn.execute(
+            sa.select(hour, c.user_login, device, sa.func.count().label("requests"))
             .where(window)
-            .group_by(day)
-            .order_by(day)
+            .group_by(hour, c.user_login, device)
         )
-        days_rows = [
-            {"date": _day(r.day), "requests": r.requests, "users": r.users, "devices": r.devices}
-            for r in per_day
-        ]
+        days_rows = _per_madrid_day(per_hour)
         top_paths = [
             {"path": r.path, "requests": r.requests}
             for r in await conn.execute(

@@ -306,7 +306,7 @@ async def weather_now(
     if not rows:
         return None
     newest = [row for row in rows if row.ts == rows[0].ts]
-    best = min(newest, key=lambda row: _source_rank(row.source))
+    best = min(newest, key=lambda row: _weather_rank(row.source))
     return WeatherNow(
         ts=best.ts,
         temperature_c=best.temperature_c,
@@ -316,6 +316,56 @@ async def weather_now(
         comfort_max_c=comfort_max_c,
         comfort=comfort_status(best.temperature_c, comfort_min_c, comfort_max_c),
     )
+
+
+@dataclass(frozen=True)
+class WeatherHour:
+    """One hour of weather (observed or forecast), from the best source that has it."""
+
+    ts: datetime
+    temperature_c: float
+    humidity_pct: float
+    source: str
+    comfort: ComfortStatus
+
+
+async def weather_hours(
+    db: Database,
+    start: datetime,
+    end: datetime,
+    comfort_min_c: float = 15.0,
+    comfort_max_c: float = 22.0,
+) -> list[WeatherHour]:
+    """Stored hours with `start <= ts < end`, oldest first, one per hour: the preferred source's."""
+    async with db.connect() as conn:
+        rows = (
+            await conn.execute(
+                sa.select(weather.c.ts, weather.c.source, weather.c.temperature_c, weather.c.humidity_pct)
+                .where(weather.c.ts >= start, weather.c.ts < end)
+                .order_by(weather.c.ts)
+            )
+        ).all()
+    best: dict[datetime, Any] = {}
+    for row in rows:
+        kept = best.get(row.ts)
+        if kept is None or _weather_rank(row.source) < _weather_rank(kept.source):
+            best[row.ts] = row
+    return [
+        WeatherHour(
+            ts=row.ts,
+            temperature_c=row.temperature_c,
+            humidity_pct=row.humidity_pct,
+            source=row.source,
+            comfort=comfort_status(row.temperature_c, comfort_min_c, comfort_max_c),
+        )
+        for _, row in sorted(best.items())
+    ]
+
+
+def _weather_rank(source: str) -> int:
+    if source in WEATHER_SOURCE_PREFERENCE:
+        return WEATHER_SOURCE_PREFERENCE.index(source)
+    return len(WEATHER_SOURCE_PREFERENCE)
 
 
 async def list_batches(db: Database, start: datetime, end: datetime, limit: int = 500) -> list[Batch]:
@@ -424,42 +474,6 @@ def batch_energy_cost(
     if start is not None:
         batch = replace(batch, started_at=start, ended_at=start + (batch.ended_at - batch.started_at))
     return _batch_energy_cost(batch, prices)
-
-
-@dataclass(frozen=True)
-class WeatherHour:
-    ts: datetime
-    temperature_c: float
-    humidity_pct: float
-    source: str
-
-
-async def weather_series(db: Database, start: datetime, end: datetime) -> list[WeatherHour]:
-    """One reading per stored hour with `start <= ts < end` (the preferred source's), oldest first."""
-    async with db.connect() as conn:
-        rows = (
-            await conn.execute(
-                sa.select(weather.c.ts, weather.c.source, weather.c.temperature_c, weather.c.humidity_pct)
-                .where(weather.c.ts >= start, weather.c.ts < end)
-                .order_by(weather.c.ts)
-            )
-        ).all()
-    best: dict[datetime, Any] = {}
-    for row in rows:
-        if row.ts not in best or _source_rank(row.source) < _source_rank(best[row.ts].source):
-            best[row.ts] = row
-    return [
-        WeatherHour(
-            ts=row.ts, temperature_c=row.temperature_c, humidity_pct=row.humidity_pct, source=row.source
-        )
-        for row in sorted(best.values(), key=lambda r: r.ts)
-    ]
-
-
-def _source_rank(source: str) -> int:
-    if source in WEATHER_SOURCE_PREFERENCE:
-        return WEATHER_SOURCE_PREFERENCE.index(source)
-    return len(WEATHER_SOURCE_PREFERENCE)
 
 
 def _fully_priced(priced_kwh: float, kwh: float) -> bool:

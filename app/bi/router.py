@@ -37,8 +37,11 @@ class PricePointOut(BaseModel):
 
 class PriceSeriesOut(BaseModel):
     start: datetime
-    end: datetime
+    end: datetime = Field(description="exclusive")
     prices: list[PricePointOut]
+    min_price_eur_kwh: float | None = Field(description="of the stored hours in the period; null: none")
+    avg_price_eur_kwh: float | None
+    max_price_eur_kwh: float | None
 
 
 class PriceWindowOut(BaseModel):
@@ -88,6 +91,26 @@ class WeatherNowOut(BaseModel):
     comfort_min_c: float
     comfort_max_c: float
     comfort: Literal["below", "within", "above"] = Field(description="temperature against the comfort band")
+
+
+class WeatherHourOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    ts: datetime = Field(description="start of the hour, UTC")
+    temperature_c: float
+    humidity_pct: float
+    source: str
+    comfort: Literal["below", "within", "above"]
+
+
+class WeatherForecastOut(BaseModel):
+    start: datetime
+    end: datetime = Field(description="exclusive")
+    comfort_min_c: float
+    comfort_max_c: float
+    hours_below: int = Field(description="hours in the forecast colder than the comfort band")
+    hours_above: int = Field(description="hours in the forecast warmer than the comfort band")
+    hours: list[WeatherHourOut] = Field(description="one per stored hour, the preferred source's")
 
 
 class ProductSummaryOut(BaseModel):
@@ -159,6 +182,37 @@ class FreshnessListOut(BaseModel):
     sources: list[FreshnessOut]
 
 
+def _query_error(name: str, message: str) -> RequestValidationError:
+    """A 422 shaped like FastAPI's own (the documented `HTTPValidationError`), naming the parameter."""
+    return RequestValidationError(
+        [{"type": "value_error", "loc": ("query", name), "msg": message, "input": None}]
+    )
+
+
+PeriodDays = Annotated[int | None, Query(ge=1, le=366, description="the last N days (default 7)")]
+PeriodStart = Annotated[datetime | None, Query(description="or a period: start (ISO 8601 with offset)")]
+PeriodEnd = Annotated[datetime | None, Query(description="and end, exclusive")]
+
+
+def _period(days: int | None, start: datetime | None, end: datetime | None) -> tuple[datetime, datetime]:
+    """[start, end) from the query: both given (with UTC offsets), or the last `days` (default 7)."""
+    start, end = _aware(start, "start"), _aware(end, "end")
+    if start is not None or end is not None:
+        if start is None or end is None:
+            raise _query_error("start" if start is None else "end", "give both `start` and `end`, or `days`")
+        if end <= start:
+            raise _query_error("end", "`end` must be after `start`")
+        return start, end
+    now = utc_now()
+    return now - timedelta(days=days or 7), now
+
+
+def _aware(value: datetime | None, name: str) -> datetime | None:
+    if value is not None and (value.tzinfo is None or value.utcoffset() is None):
+        raise _query_error(name, f"`{name}` needs a UTC offset, e.g. 2026-06-10T00:00:00+02:00")
+    return value
+
+
 @router.get(
     "/bi/prices/current", response_model=PricePointOut, responses={404: {"description": "not stored"}}
 )
@@ -170,24 +224,42 @@ async def price_now(ctx: Context) -> PricePointOut:
     return PricePointOut.model_validate(point)
 
 
+#: The longest period /bi/prices answers for at once (a quarter of hourly prices).
+MAX_PRICE_PERIOD = timedelta(days=93)
+
+
 @router.get("/bi/prices", response_model=PriceSeriesOut)
 async def price_series(
     ctx: Context,
     hours: Annotated[int, Query(ge=1, le=168, description="how many hours")] = 24,
     direction: Annotated[Literal["next", "last"], Query(description="from now on, or up to now")] = "next",
+    start: PeriodStart = None,
+    end: PeriodEnd = None,
 ) -> PriceSeriesOut:
-    """Hourly prices of the next (from the current hour on) or last (up to the current hour) `hours`."""
-    now = utc_now()
-    if direction == "next":
-        points = await queries.prices_next_hours(ctx.db, hours, now)
-        start = hour_start(now)
+    """Hourly prices of the next (from the current hour on) or last (up to the current hour) `hours`,
+    or of the period [`start`, `end`) when both are given (at most 93 days)."""
+    if start is not None or end is not None:
+        period_start, period_end = _period(None, start, end)
+        if period_end - period_start > MAX_PRICE_PERIOD:
+            raise _query_error("end", "a price period is at most 93 days long")
+        points = await queries.price_series(ctx.db, period_start, period_end)
     else:
-        points = await queries.prices_last_hours(ctx.db, hours, now)
-        start = hour_start(now) - timedelta(hours=hours - 1)
+        now = utc_now()
+        if direction == "next":
+            points = await queries.prices_next_hours(ctx.db, hours, now)
+            period_start = hour_start(now)
+        else:
+            points = await queries.prices_last_hours(ctx.db, hours, now)
+            period_start = hour_start(now) - timedelta(hours=hours - 1)
+        period_end = period_start + timedelta(hours=hours)
+    values = [p.price_eur_kwh for p in points]
     return PriceSeriesOut(
-        start=start,
-        end=start + timedelta(hours=hours),
+        start=period_start,
+        end=period_end,
         prices=[PricePointOut.model_validate(p) for p in points],
+        min_price_eur_kwh=min(values) if values else None,
+        avg_price_eur_kwh=sum(values) / len(values) if values else None,
+        max_price_eur_kwh=max(values) if values else None,
     )
 
 
@@ -195,10 +267,16 @@ async def price_series(
 async def cheapest_windows(
     ctx: Context,
     hours: Annotated[int, Query(ge=1, le=72, description="look this many hours ahead")] = 24,
-    duration: Annotated[int, Query(ge=1, le=24, description="length of each window, hours")] = 2,
+    duration: Annotated[
+        int | None,
+        Query(ge=1, le=24, description="length of each window, hours (default CF_CHAT_BATCH_HOURS)"),
+    ] = None,
     count: Annotated[int, Query(ge=1, le=10, description="how many windows")] = 3,
 ) -> PriceWindowsOut:
-    """The cheapest windows of `duration` consecutive hours starting within the next `hours`."""
+    """The cheapest windows of `duration` consecutive hours starting within the next `hours`.
+
+    Without `duration`, the production window length the chat uses too (`CF_CHAT_BATCH_HOURS`)."""
+    duration = duration or ctx.settings.chat_batch_hours
     windows = await queries.cheapest_windows(ctx.db, hours=duration, count=count, within_hours=hours)
     return PriceWindowsOut(
         within_hours=hours,
@@ -241,29 +319,27 @@ async def weather_now(ctx: Context) -> WeatherNowOut:
     return WeatherNowOut.model_validate(reading)
 
 
-def _query_error(name: str, message: str) -> RequestValidationError:
-    """A 422 shaped like FastAPI's own (the documented `HTTPValidationError`), naming the parameter."""
-    return RequestValidationError(
-        [{"type": "value_error", "loc": ("query", name), "msg": message, "input": None}]
+@router.get("/bi/weather/forecast", response_model=WeatherForecastOut)
+async def weather_forecast(
+    ctx: Context,
+    hours: Annotated[int, Query(ge=1, le=168, description="hours from the current one on")] = 48,
+) -> WeatherForecastOut:
+    """Hourly weather from the current hour on, against the comfort band, with the hours outside it."""
+    settings = ctx.settings
+    start = hour_start(utc_now())
+    end = start + timedelta(hours=hours)
+    rows = await queries.weather_hours(
+        ctx.db, start, end, comfort_min_c=settings.comfort_min_c, comfort_max_c=settings.comfort_max_c
     )
-
-
-PeriodDays = Annotated[int | None, Query(ge=1, le=366, description="the last N days (default 7)")]
-PeriodStart = Annotated[datetime | None, Query(description="or a period: start (ISO 8601 with offset)")]
-PeriodEnd = Annotated[datetime | None, Query(description="and end, exclusive")]
-
-
-def _period(days: int | None, start: datetime | None, end: datetime | None) -> tuple[datetime, datetime]:
-    """[start, end) from the query: both given (with UTC offsets), or the last `days` (default 7)."""
-    start, end = _aware(start, "start"), _aware(end, "end")
-    if start is not None or end is not None:
-        if start is None or end is None:
-            raise _query_error("start" if start is None else "end", "give both `start` and `end`, or `days`")
-        if end <= start:
-            raise _query_error("end", "`end` must be after `start`")
-        return start, end
-    now = utc_now()
-    return now - timedelta(days=days or 7), now
+    return WeatherForecastOut(
+        start=start,
+        end=end,
+        comfort_min_c=settings.comfort_min_c,
+        comfort_max_c=settings.comfort_max_c,
+        hours_below=sum(1 for r in rows if r.comfort == "below"),
+        hours_above=sum(1 for r in rows if r.comfort == "above"),
+        hours=[WeatherHourOut.model_validate(r) for r in rows],
+    )
 
 
 @router.get("/bi/production/summary", response_model=ProductionSummaryOut)
@@ -277,12 +353,6 @@ async def production_summary(
     period_start, period_end = _period(days, start, end)
     summary = await queries.production_summary(ctx.db, period_start, period_end)
     return ProductionSummaryOut.model_validate(summary)
-
-
-def _aware(value: datetime | None, name: str) -> datetime | None:
-    if value is not None and (value.tzinfo is None or value.utcoffset() is None):
-        raise _query_error(name, f"`{name}` needs a UTC offset, e.g. 2026-06-10T00:00:00+02:00")
-    return value
 
 
 @router.post(

@@ -1,8 +1,8 @@
 """`python -m app.bi.sample_data`: load a labelled SAMPLE dataset so the dashboard has something to show.
 
 Generates, around the current time: hourly prices (last `--days` days and the next 24 h), hourly
-weather for Linares (same span), and two production batches per working day. Every row carries
-`source = 'sample'`, so the dashboard and /ready show it as sample data, and
+weather for Linares (the same days and the next 48 h), and two production batches per working day.
+Every row carries `source = 'sample'`, so the dashboard and /ready show it as sample data, and
 `python -m app.bi.sample_data --remove` deletes exactly those rows.
 
 Sample rows never replace real ones: a price hour already stored from REE stays as it is (prices have
@@ -86,18 +86,15 @@ async def load_sample_data(db: Database, days: int = 30, now: datetime | None = 
     """Store the sample rows; returns how many of each were written."""
     now = now or utc_now()
     first = hour_start(now) - timedelta(days=days)
-    hours = []
-    hour = first
-    while hour <= hour_start(now) + 24 * HOUR:
-        hours.append(hour)
-        hour += HOUR
+    # Prices as far as REE publishes them (the next day); weather as far as the 48 h forecast goes.
+    hours = _hours(first, hour_start(now) + 24 * HOUR)
     prices = [
         {"ts": h, "price_eur_kwh": sample_price(h), "tariff_period": tariff_period(h), "source": SOURCE}
         | {"fetched_at": now}
         for h in hours
     ]
     readings = []
-    for h in hours:
+    for h in _hours(first, hour_start(now) + 48 * HOUR):
         temperature, humidity = sample_weather(h)
         readings.append(
             {
@@ -145,6 +142,11 @@ async def remove_sample_data(db: Database) -> dict[str, int]:
             result = await conn.execute(table.delete().where(table.c.source == SOURCE))
             counts[name] = result.rowcount
     return counts
+
+
+def _hours(first: datetime, last: datetime) -> list[datetime]:
+    """Every hour from `first` to `last`, both included."""
+    return [first + i * HOUR for i in range(int((last - first) / HOUR) + 1)]
 
 
 def _chunks(rows: list[dict[str, object]], size: int) -> list[list[dict[str, object]]]:

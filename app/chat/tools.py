@@ -274,7 +274,9 @@ def _band(ctx: ToolContext, temperature: float) -> str:
 
 async def get_weather(ctx: ToolContext, args: WeatherInput) -> dict[str, Any]:
     start, end = date_range(args.start_date, args.end_date)
-    hours = await queries.weather_series(ctx.db, start, end)
+    hours = await queries.weather_hours(
+        ctx.db, start, end, ctx.settings.comfort_min_c, ctx.settings.comfort_max_c
+    )
     result: dict[str, Any] = {
         "start_date": str(args.start_date),
         "end_date": str(args.end_date or args.start_date),

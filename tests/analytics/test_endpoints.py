@@ -12,6 +12,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from datetime import time as dt_time
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ import pytest
 from fastapi import FastAPI
 
 from app.analytics.jobs import ingest_access_log_job, prune_analytics_job, snapshot_tailnet_job
+from app.bi.tariff import SPAIN as MADRID
 from app.context import AppContext
 from app.main import create_app
 from app.settings import Settings
@@ -252,6 +254,19 @@ async def test_access_logs_are_paginated_and_bounded(tmp_path: Path, tailscaled:
         too_many = await http.get("/analytics/access-logs", params={"limit": 100_000})
     assert seen == [f"/page/{i}" for i in reversed(range(25))]
     assert too_wide.status_code == too_many.status_code == 422
+
+
+async def test_dashboard_usage_days_are_madrid_days(tmp_path: Path, tailscaled: StandInTailscaled) -> None:
+    # 00:30 and 23:30 of one Madrid day: 00:30 Madrid is still the day before in UTC.
+    day = datetime.now(MADRID).date() - timedelta(days=2)
+    now = datetime.now(UTC)
+    early, late = (datetime.combine(day, t, MADRID) for t in (dt_time(0, 30), dt_time(23, 30)))
+    lines = [log_line("/dashboard", login=ADMIN, ago=now - moment) for moment in (early, late)]
+    (tmp_path / "access.log").write_text("".join(lines))
+    async with running(settings_for(tmp_path, tailscaled)) as app, client(app) as http:
+        await ingest_access_log_job(ctx(app))
+        usage = (await http.get("/analytics/dashboard-usage?days=7")).json()
+    assert usage["per_day"] == [{"date": day.isoformat(), "requests": 2, "users": 1, "devices": 1}]
 
 
 async def test_dashboard_usage_counts_requests_users_and_devices_per_day(

@@ -5,13 +5,15 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from contextlib import contextmanager
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from app.bi.tariff import SPAIN as MADRID
 from app.bi.tariff import tariff_period
 from tests.bi.conftest import REPO_ROOT, StandIn, app_argv, app_env
 from tests.standins.ree import pvpc_eur_mwh
@@ -199,7 +201,9 @@ def test_a_failing_upstream_shows_as_a_job_error_and_a_metric(
     assert '"level": "WARNING"' in app.log() and "upstream response rejected" in app.log()
 
 
-def test_sample_data_command_fills_the_dashboard_without_any_upstream(tmp_path: Path) -> None:
+@contextmanager
+def _sample_app(tmp_path: Path, **env: str) -> Iterator[RunningService]:
+    """`python -m app.bi.sample_data --days 10`, then the app on that database, its upstreams unreachable."""
     data_dir = tmp_path / "data"
     loaded = subprocess.run(
         python_argv("-m", "app.bi.sample_data", "--days", "10"),
@@ -217,6 +221,7 @@ def test_sample_data_command_fills_the_dashboard_without_any_upstream(tmp_path: 
         "CF_DATA_DIR": str(data_dir),
         "CF_REE_BASE_URL": unreachable,
         "CF_OPEN_METEO_BASE_URL": unreachable,
+        **env,
     }
     with service(
         "app-sample",
@@ -227,6 +232,11 @@ def test_sample_data_command_fills_the_dashboard_without_any_upstream(tmp_path: 
         cwd=REPO_ROOT,
         ready=lambda: http_answers(f"http://127.0.0.1:{port}/health", 200),
     ) as app:
+        yield app
+
+
+def test_sample_data_command_fills_the_dashboard_without_any_upstream(tmp_path: Path) -> None:
+    with _sample_app(tmp_path) as app:
         for path in ("/bi/prices/current", "/bi/weather/current"):
             response = httpx.get(f"{app.url}{path}")
             assert response.status_code == 200, path
@@ -237,3 +247,32 @@ def test_sample_data_command_fills_the_dashboard_without_any_upstream(tmp_path: 
         sample = [s for s in ready["sources"] if s["source"] == "sample"]
         assert {s["dataset"] for s in sample} == {"prices", "weather", "production"}
         assert {s["status"] for s in sample} == {"sample"}
+
+
+def test_prices_of_a_period_forecast_and_windows_of_the_chat_length(tmp_path: Path) -> None:
+    with _sample_app(tmp_path, CF_CHAT_BATCH_HOURS="4") as app:
+        # A whole Madrid day (25 hours on the October DST change, 23 in March, else 24).
+        day = datetime.now(MADRID).date() - timedelta(days=2)
+        start = datetime.combine(day, time(0), MADRID)
+        end = datetime.combine(day + timedelta(days=1), time(0), MADRID)
+        series = httpx.get(
+            f"{app.url}/bi/prices", params={"start": start.isoformat(), "end": end.isoformat()}
+        ).json()
+        prices = [p["price_eur_kwh"] for p in series["prices"]]
+        assert len(prices) == (end - start) / timedelta(hours=1)
+        assert series["min_price_eur_kwh"] == min(prices) and series["max_price_eur_kwh"] == max(prices)
+        assert series["avg_price_eur_kwh"] == pytest.approx(sum(prices) / len(prices))
+        too_long = httpx.get(
+            f"{app.url}/bi/prices",
+            params={"start": start.isoformat(), "end": (start + timedelta(days=94)).isoformat()},
+        )
+        assert too_long.status_code == 422 and too_long.json()["detail"][0]["loc"] == ["query", "end"]
+
+        windows = httpx.get(f"{app.url}/bi/prices/cheapest-windows").json()
+        assert windows["duration_hours"] == 4 and all(w["hours"] == 4 for w in windows["windows"])
+
+        forecast = httpx.get(f"{app.url}/bi/weather/forecast").json()
+        temperatures = [h["temperature_c"] for h in forecast["hours"]]
+        assert len(temperatures) == 48
+        assert forecast["hours_below"] == sum(1 for t in temperatures if t < 15)
+        assert forecast["hours_above"] == sum(1 for t in temperatures if t > 22)

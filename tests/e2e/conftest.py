@@ -9,17 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
+from app.bi.tariff import SPAIN as MADRID
 from tests.e2e import stack
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
+LAPTOP = {"width": 1366, "height": 768}
 
 
 # Package scope: Playwright's sync API keeps an event loop running in the main thread until it stops,
@@ -72,6 +75,32 @@ def degraded_stack(tmp_path_factory: pytest.TempPathFactory, e2e_logs: Path) -> 
         yield running
 
 
+@pytest.fixture(scope="package")
+def empty_stack(tmp_path_factory: pytest.TempPathFactory, e2e_logs: Path) -> Iterator[stack.Stack]:
+    """A first start without internet: an empty database and a tailnet that never answered."""
+    with stack.running_stack(tmp_path_factory.mktemp("empty"), e2e_logs, name="empty", empty=True) as running:
+        yield running
+
+
+@pytest.fixture(scope="package")
+def long_names_stack(tmp_path_factory: pytest.TempPathFactory, e2e_logs: Path) -> Iterator[stack.Stack]:
+    """Data with 5,000-character names and a right-to-left override in a host name."""
+    with stack.running_stack(
+        tmp_path_factory.mktemp("names"), e2e_logs, name="names", long_names=True
+    ) as running:
+        yield running
+
+
+def madrid_days(first_ago: int, last_ago: int, today: date | None = None) -> tuple[datetime, datetime]:
+    """[start, end) of the Madrid days from `first_ago` to `last_ago` days before today, both included."""
+    today = today or datetime.now(MADRID).date()
+    first = today - timedelta(days=first_ago)
+    last = today - timedelta(days=last_ago)
+    return datetime.combine(first, time(0), MADRID), datetime.combine(
+        last + timedelta(days=1), time(0), MADRID
+    )
+
+
 @dataclass
 class Watched:
     """A page and what it did that a user must never see: dialogs, uncaught errors, CSP violations."""
@@ -101,9 +130,10 @@ def open_page(context: BrowserContext) -> Watched:
 
 @pytest.fixture
 def admin_context(browser: Browser) -> Iterator[BrowserContext]:
-    """A desktop browser whose requests carry the admin's Tailscale login (as the sidecar adds it)."""
+    """A desktop browser in English whose requests carry the admin's Tailscale login (as the sidecar
+    adds it)."""
     context = browser.new_context(
-        viewport=DESKTOP, extra_http_headers={"Tailscale-User-Login": stack.ADMIN_LOGIN}
+        viewport=DESKTOP, locale="en-GB", extra_http_headers={"Tailscale-User-Login": stack.ADMIN_LOGIN}
     )
     yield context
     context.close()
@@ -111,9 +141,10 @@ def admin_context(browser: Browser) -> Iterator[BrowserContext]:
 
 @pytest.fixture
 def phone_context(browser: Browser) -> Iterator[BrowserContext]:
-    """An iPhone-sized viewport with the admin's login."""
+    """An iPhone-sized viewport in Spanish with the admin's login."""
     context = browser.new_context(
         viewport=PHONE,
+        locale="es-ES",
         device_scale_factor=2,
         is_mobile=True,
         has_touch=True,
@@ -127,7 +158,7 @@ def phone_context(browser: Browser) -> Iterator[BrowserContext]:
 def guest_context(browser: Browser) -> Iterator[BrowserContext]:
     """A tailnet user who is not an admin."""
     context = browser.new_context(
-        viewport=DESKTOP, extra_http_headers={"Tailscale-User-Login": stack.GUEST_LOGIN}
+        viewport=DESKTOP, locale="en-GB", extra_http_headers={"Tailscale-User-Login": stack.GUEST_LOGIN}
     )
     yield context
     context.close()

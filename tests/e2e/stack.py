@@ -1,5 +1,6 @@
 """The processes behind the browser tests: the app under uvicorn, the stand-in Claude and LocalAPI servers,
-the sample BI data and an nginx-format access log (with a hostile request path) for the app to ingest."""
+the sample BI data (also around both 2026 DST changes) and an nginx-format access log (with a hostile
+request path) for the app to ingest."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from tests.support.services import (
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+TAILSCALE_FIXTURES = REPO_ROOT / "tests" / "fixtures" / "tailscale"
 #: How the stand-in Claude server starts every answer (tests/standins/claude.py).
 ANSWER_MARKER = "According to the factory data:"
 
@@ -37,6 +39,37 @@ HOSTILE_PATH = "/<img src=x onerror=alert(1)>"
 HOSTILE_USER_AGENT = "<script>window.__pwned = 1</script>"
 #: A device name in the LocalAPI fixture that would run script if it were parsed as HTML.
 HOSTILE_HOSTNAME = "<img src=x onerror=alert(1)>"
+
+
+#: A 5,000-character host name, login and request path for the layout tests (stack `long_names`).
+LONG_HOSTNAME = "ana-" + "x" * 4996
+LONG_LOGIN = "ana." + "y" * 4978 + "@chocolate.example"
+LONG_PATH = "/dashboard/" + "z" * 4989
+#: A host name with a right-to-left override: displayed naively, "factura\u202egnp.exe" reads
+#: "facturaexe.png".
+RTL_HOSTNAME = "factura\u202egnp.exe"
+#: Madrid days whose length changes: 23 hours (CET -> CEST) and 25 hours (CEST -> CET).
+DST_DAYS = ("2026-03-29", "2026-10-25")
+#: Sample data around each DST day (stored besides the 30 days up to now).
+LOAD_DST_SAMPLE = """
+import asyncio
+from datetime import datetime, timezone
+from app.bi.sample_data import load_sample_data
+from app.db import Database
+from app.settings import Settings
+
+async def main() -> None:
+    settings = Settings()
+    db = Database(settings.database_url, settings.db_busy_timeout_ms)
+    try:
+        for day in ("2026-03-30", "2026-10-26"):
+            now = datetime.fromisoformat(day + "T12:00:00").replace(tzinfo=timezone.utc)
+            await load_sample_data(db, days=2, now=now)
+    finally:
+        await db.dispose()
+
+asyncio.run(main())
+"""
 
 
 #: Tailscale addresses of a device of each user in the fixture (whois finds the device by them).
@@ -60,7 +93,24 @@ class Stack:
         return self.app.url
 
 
-def access_log_lines(now: datetime) -> list[str]:
+def long_name_fixtures(target: Path) -> Path:
+    """A copy of tests/fixtures/tailscale whose status has a 5,000-character host name and login and a
+    host name with a right-to-left override."""
+    status = json.loads((TAILSCALE_FIXTURES / "status.json").read_text())
+    for peer in status["Peer"].values():
+        if peer["HostName"] == "ana-thinkpad":
+            peer["HostName"] = LONG_HOSTNAME
+        elif peer["HostName"] == "auditor-mbp":
+            peer["HostName"] = RTL_HOSTNAME
+    for user in status["User"].values():
+        if user["LoginName"] == GUEST_LOGIN:
+            user["LoginName"] = LONG_LOGIN
+    target.mkdir(parents=True, exist_ok=True)
+    (target / "status.json").write_text(json.dumps(status))
+    return target
+
+
+def access_log_lines(now: datetime, long_names: bool = False) -> list[str]:
     """Lines in the web container's `cf_json` log format (sidecar/nginx.conf.template), newest last."""
 
     def line(minutes_ago: int, path: str, login: str, status: int = 200, agent: str = "Mozilla/5.0") -> str:
@@ -85,6 +135,8 @@ def access_log_lines(now: datetime) -> list[str]:
     lines += [line(60 * 20 + i * 5, "/analytics/devices", ADMIN_LOGIN) for i in range(8)]
     lines += [line(90, HOSTILE_PATH, "", status=404, agent=HOSTILE_USER_AGENT)]
     lines += [line(30 - i, "/dashboard", BUSY_USER) for i in range(12)]
+    if long_names:
+        lines += [line(45, LONG_PATH, LONG_LOGIN)]
     return sorted(lines, key=lambda text: json.loads(text)["time"])
 
 
@@ -92,16 +144,14 @@ def _admin_get(app: RunningService, path: str) -> httpx.Response:
     return httpx.get(f"{app.url}{path}", headers={"Tailscale-User-Login": ADMIN_LOGIN}, timeout=5.0)
 
 
-def _analytics_ready(app: RunningService) -> bool:
+def _analytics_ready(app: RunningService, log_lines: int) -> bool:
     """A tailnet snapshot is stored and the access log is ingested."""
     try:
         uptime = _admin_get(app, "/analytics/uptime?days=1").json()
         logs = _admin_get(app, "/analytics/access-logs?hours=168&limit=1").json()
     except (httpx.HTTPError, ValueError):
         return False
-    return uptime.get("snapshots", 0) >= 1 and logs.get("total", 0) >= len(
-        access_log_lines(datetime.now(UTC))
-    )
+    return uptime.get("snapshots", 0) >= 1 and logs.get("total", 0) >= log_lines
 
 
 def _devices_stale(app: RunningService) -> bool:
@@ -120,13 +170,19 @@ def running_stack(
     api_key: bool = True,
     rate_limit: int = 20,
     tailnet_down: bool = False,
+    empty: bool = False,
+    long_names: bool = False,
 ) -> Iterator[Stack]:
     """Start the stand-ins, load the data, start the app; with `tailnet_down`, stop the LocalAPI once
-    a snapshot is stored so the VPN page shows stale data."""
+    a snapshot is stored so the VPN page shows stale data. `empty`: no data at all, and a LocalAPI
+    that never answers (a first start without internet). `long_names`: 5,000-character and
+    right-to-left-override names in the tailnet and the access log."""
     data_dir = tmp / "data"
     data_dir.mkdir(parents=True, exist_ok=True)
     access_log = tmp / "access.log"
-    access_log.write_text("\n".join(access_log_lines(datetime.now(UTC))) + "\n")
+    log_lines = [] if empty else access_log_lines(datetime.now(UTC), long_names=long_names)
+    access_log.write_text("".join(line + "\n" for line in log_lines))
+    fixtures = long_name_fixtures(tmp / "fixtures") if long_names else TAILSCALE_FIXTURES
     with ExitStack() as stack:
         claude_port = free_port()
         claude = stack.enter_context(
@@ -145,7 +201,7 @@ def running_stack(
 
         socket_path = tmp / "tailscaled.sock"
         localapi_mode = tmp / "localapi-mode"
-        localapi_mode.write_text("normal")
+        localapi_mode.write_text("down" if empty else "normal")
         stack.enter_context(
             service(
                 f"{name}-localapi",
@@ -156,6 +212,8 @@ def running_stack(
                     str(socket_path),
                     "--mode-file",
                     str(localapi_mode),
+                    "--fixtures",
+                    str(fixtures),
                 ),
                 port=0,
                 log_dir=log_dir,
@@ -169,14 +227,16 @@ def running_stack(
             "CF_LOG_LEVEL": "WARNING",
             "PYTHONPATH": str(REPO_ROOT),
         }
-        subprocess.run(
-            python_argv("-m", "app.bi.sample_data"),
-            cwd=REPO_ROOT,
-            env={**os.environ, **env},
-            check=True,
-            capture_output=True,
-            timeout=120,
-        )
+        if not empty:
+            for argv in (python_argv("-m", "app.bi.sample_data"), python_argv("-c", LOAD_DST_SAMPLE)):
+                subprocess.run(
+                    argv,
+                    cwd=REPO_ROOT,
+                    env={**os.environ, **env},
+                    check=True,
+                    capture_output=True,
+                    timeout=120,
+                )
 
         unreachable = f"http://127.0.0.1:{free_port()}"  # the BI upstreams: nothing listens there
         env.update(
@@ -209,7 +269,12 @@ def running_stack(
                 ready=lambda: http_answers(f"http://127.0.0.1:{app_port}/health", 200),
             )
         )
-        wait_until(lambda: _analytics_ready(app), 30, f"{name}: tailnet snapshot and access-log ingestion")
+        if not empty:
+            wait_until(
+                lambda: _analytics_ready(app, len(log_lines)),
+                30,
+                f"{name}: tailnet snapshot and access-log ingestion",
+            )
         if tailnet_down:
             localapi_mode.write_text("down")
             wait_until(lambda: _devices_stale(app), 20, f"{name}: devices flagged stale without the LocalAPI")

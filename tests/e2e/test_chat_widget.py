@@ -91,11 +91,25 @@ def test_degraded_assistant_is_announced_and_still_answers(
     page = open_page(admin_context).page
     page.goto(f"{degraded_stack.url}/dashboard")
     status = page.locator("#chat-status")
-    expect(status).to_contain_text("degraded", timeout=10_000)
+    expect(status).to_contain_text("not available now (no API key is configured)", timeout=10_000)
 
     ask(page, "What is the price now?")
     expect(page.locator("#chat-answer")).not_to_be_empty(timeout=20_000)
-    expect(status).to_contain_text("degraded")
+    expect(status).to_contain_text("short summary of the factory's figures")
+
+
+def test_degraded_answer_gets_a_neutral_notice_in_the_pages_language(
+    degraded_stack: Stack, phone_context: BrowserContext
+) -> None:
+    # The stack allows one question per window (asked above): the notice shows before any question.
+    page = open_page(phone_context).page
+    page.goto(f"{degraded_stack.url}/dashboard")
+    notice = page.locator("#chat-status .notice")
+    expect(notice).to_contain_text(
+        "El asistente no está disponible ahora (no hay clave de la API configurada)", timeout=10_000
+    )
+    expect(notice).to_have_class("notice info")  # neutral, not the red or amber of a failure
+    assert "no_key" not in (notice.text_content() or "")
 
 
 def test_rate_limited_question_says_when_to_try_again(
@@ -113,3 +127,44 @@ def test_rate_limited_question_says_when_to_try_again(
     expect(status).to_contain_text("Rate limited")
     expect(status).to_contain_text(r"Try again in")
     expect(page.locator("#chat-send")).to_be_disabled()
+
+
+def _sse(event: str, data: object) -> str:
+    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+def test_figures_the_data_does_not_support_are_marked_in_the_answer(
+    app_stack: Stack, phone_context: BrowserContext
+) -> None:
+    """`grounded` and `unsupported_figures` are optional fields of the `done` event. This stream is the
+    app's wire format (meta, delta..., done as /chat/stream sends them) with those fields set, handed to
+    the page by the browser so the widget's handling is checked whatever the model answers."""
+    answer = "El precio medio fue 0,1120 €/kWh y la factura subió un 40 %."
+    done = {
+        "answer": answer,
+        "conversation_id": "c-1",
+        "categories": ["prices"],
+        "context_tokens": 100,
+        "context_truncated": False,
+        "tokens": {"input": 10, "output": 20, "cache_write": 0, "cache_read": 0},
+        "cost_eur": 0.00001,
+        "latency_ms": 50.0,
+        "model": "claude-haiku-5-5",
+        "degraded": False,
+        "failure": None,
+        "grounded": False,
+        "unsupported_figures": ["40 %"],
+    }
+    body = _sse("meta", {"categories": ["prices"]}) + _sse("delta", {"text": answer}) + _sse("done", done)
+    page = open_page(phone_context).page
+    page.route(
+        "**/chat/stream",
+        lambda route: route.fulfill(status=200, content_type="text/event-stream", body=body),
+    )
+    page.goto(f"{app_stack.url}/dashboard")
+    page.wait_for_selector("body[data-loaded=true]")
+    ask(page, "¿Cuánto subió la factura?")
+    marked = page.locator("#chat-answer mark.unsupported")
+    expect(marked).to_have_text("40 %")
+    expect(page.locator("#chat-answer")).to_have_text(answer)
+    expect(page.locator("#chat-status .notice")).to_contain_text("1 cifra(s) que no se pudieron comprobar")

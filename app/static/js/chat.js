@@ -1,7 +1,9 @@
 /*
  * The chat widget: POST /chat/stream, read the server-sent events from the response body as they
  * arrive, and append the text to the answer (as text, never HTML). The final event carries usage
- * (tokens, cost, model) and the figures used. 429 shows when to try again; a degraded answer says so.
+ * (tokens, cost, model) and the figures used. 429 shows when to try again; a degraded answer gets a
+ * neutral notice in the page's language; figures the answer states but the data does not support
+ * (`unsupported_figures`, when the app sends them) are marked in the answer.
  */
 (function () {
   "use strict";
@@ -9,14 +11,8 @@
   var CF = window.CF;
   var STREAM_TIMEOUT_MS = 60000;
 
-  var SUGGESTIONS = [
-    "When is electricity cheapest today?",
-    "What is the price now and which tariff period is it?",
-    "Is the temperature inside the comfort band for chocolate?",
-    "How much energy per kg did we use this week?",
-    "¿Cuándo es más barato producir mañana?",
-    "¿Cuánto ahorramos frente al horario fijo?",
-  ];
+  var t = CF.t;
+  var SUGGESTIONS = ["chat.suggest_cheapest", "chat.suggest_price_now", "chat.suggest_comfort", "chat.suggest_kwh_kg", "chat.suggest_tomorrow", "chat.suggest_savings"];
 
   /** Split an SSE stream into events: calls onEvent({event, data}) for each complete event. */
   function SSEParser(onEvent) {
@@ -85,23 +81,17 @@
     return type === "error";
   }
 
-  var FAILURES = {
-    no_key: "no API key configured",
-    timeout: "the model did not answer in time",
-    overloaded: "the model is overloaded",
-    rate_limited: "the model's API is rate limiting us",
-    api_error: "the model's API failed",
-    connection: "the model's API cannot be reached",
-  };
+  // The app's failure kinds (app/chat/client.py FailureKind); any other shows a general reason.
+  var FAILURES = ["no_key", "rate_limited", "overloaded", "server_error", "timeout", "connection", "stream_cut", "api_error"];
 
+  /** Why the model did not write the answer, in words (never the code itself). */
   function failureText(kind) {
-    if (!kind) return "";
-    return FAILURES[kind] || String(kind).replace(/_/g, " ");
+    return t(FAILURES.indexOf(kind) === -1 ? "chat.failure_other" : "chat.failure_" + kind);
   }
 
   function eur(v) {
     if (!CF.isNum(v)) return CF.DASH;
-    return "€" + v.toFixed(v < 0.01 ? 5 : 4);
+    return CF.eur(v, v < 0.01 ? 5 : 4);
   }
 
   /** "1,234 in · 210 out · 800 cached · €0.00123 · 1.2 s · claude-haiku" from a usage payload. */
@@ -114,28 +104,23 @@
     var latency = CF.pick(final, "latency_ms", "usage.latency_ms");
     var model = CF.pick(final, "model", "usage.model");
     var parts = [
-      "Tokens: " + CF.num(input) + " in, " + CF.num(output) + " out" + (CF.isNum(cached) ? ", " + CF.num(cached) + " cached" : ""),
-      "cost " + eur(typeof cost === "object" ? CF.pick(cost, "eur") : cost),
+      t("chat.tokens", { input: CF.num(input), output: CF.num(output) }) +
+        (CF.isNum(cached) ? t("chat.tokens_cached", { cached: CF.num(cached) }) : ""),
+      t("chat.cost", { cost: eur(typeof cost === "object" ? CF.pick(cost, "eur") : cost) }),
     ];
     if (CF.isNum(latency)) parts.push(CF.num(latency / 1000, 1) + " s");
     if (model) parts.push(String(model));
     return parts.join(" · ");
   }
 
-  var CATEGORIES = {
-    status: "Current status",
-    prices: "Energy prices",
-    windows: "Cheapest production windows",
-    weather: "Weather and production",
-    production: "Production and energy per kg",
-    savings: "Savings against the fixed schedule",
-    alerts: "Alerts",
-    overview: "Overview",
-  };
+  var CATEGORIES = [
+    "get_status", "get_prices", "find_cheapest_window", "get_weather",
+    "get_production", "list_batches", "what_if_schedule", "compare_periods",
+  ];
 
   /** Human text for a cited figure (a string, or {label|name|category, value, unit, ts, source}). */
   function figureText(f) {
-    if (typeof f !== "object" || f === null) return CATEGORIES[f] || String(f);
+    if (typeof f !== "object" || f === null) return CATEGORIES.indexOf(f) !== -1 ? t("chat.category_" + f) : String(f);
     var label = CF.pick(f, "label", "name", "figure", "category", "key");
     var value = CF.pick(f, "value", "text");
     var unit = CF.pick(f, "unit");
@@ -175,7 +160,7 @@
     function setBusy(value) {
       busy = value;
       send.disabled = value || retryTimer !== null;
-      send.textContent = value ? "Answering…" : "Ask";
+      send.textContent = value ? t("chat.answering") : t("chat.ask");
       answer.setAttribute("aria-busy", value ? "true" : "false");
     }
 
@@ -183,11 +168,11 @@
       var remaining = CF.isNum(retryAfterSeconds) && retryAfterSeconds > 0 ? Math.ceil(retryAfterSeconds) : 30;
       clearInterval(retryTimer);
       function tick() {
-        setStatus("Rate limited: too many questions in a short time. Try again in " + remaining + " s.", "warn");
+        setStatus(t("chat.rate_limited", { seconds: remaining }), "warn");
         if (remaining <= 0) {
           clearInterval(retryTimer);
           retryTimer = null;
-          setStatus("You can ask again now.", "info");
+          setStatus(t("chat.ask_again"), "info");
           setBusy(false);
           return;
         }
@@ -198,12 +183,42 @@
       send.disabled = true;
     }
 
-    function showDegraded(reason) {
-      setStatus(
-        "The assistant is degraded" + (reason ? " (" + reason + ")" : "") +
-          ": answers are a plain summary of the factory's figures, not written by the model.",
-        "warn"
-      );
+    /** A neutral notice: the answer is a short summary of the figures, not written by the model. */
+    function showDegraded(kind) {
+      setStatus(t("chat.degraded", { reason: failureText(kind) }), "info");
+    }
+
+    /** Mark each figure of the answer that the data does not support, and say so above it. */
+    function markUnsupported(final) {
+      var figures = CF.pick(final, "unsupported_figures");
+      var grounded = CF.pick(final, "grounded");
+      if (!Array.isArray(figures)) figures = [];
+      figures = figures.filter(function (f) { return typeof f === "string" && f !== ""; });
+      if (figures.length === 0 && grounded !== false) return false;
+      var text = answer.textContent;
+      var nodes = [];
+      var rest = text;
+      while (rest) {
+        var at = -1;
+        var found = null;
+        figures.forEach(function (f) {
+          var i = rest.indexOf(f);
+          if (i !== -1 && (at === -1 || i < at)) {
+            at = i;
+            found = f;
+          }
+        });
+        if (found === null) {
+          nodes.push(rest);
+          break;
+        }
+        nodes.push(rest.slice(0, at));
+        nodes.push(CF.el("mark", { className: "unsupported", title: t("chat.unsupported_title") }, found));
+        rest = rest.slice(at + found.length);
+      }
+      CF.fill(answer, nodes);
+      setStatus(t("chat.unsupported", { n: figures.length }), "info");
+      return true;
     }
 
     function showFigures(payload) {
@@ -223,7 +238,9 @@
       usage.textContent = usageText(final);
       showFigures(final);
       if (CF.pick(final, "degraded") === true) {
-        showDegraded(failureText(CF.pick(final, "failure", "degraded_reason", "reason")));
+        showDegraded(CF.pick(final, "failure", "degraded_reason", "reason"));
+      } else {
+        markUnsupported(final);
       }
     }
 
@@ -231,7 +248,7 @@
       if (busy || retryTimer !== null) return;
       text = text.trim();
       if (!text) {
-        setStatus("Type a question first.", "info");
+        setStatus(t("chat.type_first"), "info");
         question.focus();
         return;
       }
@@ -265,7 +282,7 @@
               var data = parseData(t);
               var detail = CF.pick(data, "detail");
               var message = typeof detail === "string" ? detail : Array.isArray(detail) ? CF.pick(detail[0], "msg") : null;
-              setStatus("The question was not answered: " + (message || "HTTP " + response.status) + ".");
+              setStatus(t("chat.not_answered", { detail: message || "HTTP " + response.status }));
             });
           }
           if (!response.body || !response.body.getReader) {
@@ -276,7 +293,7 @@
           var parser = SSEParser(function (evt) {
             var payload = parseData(evt.data);
             if (isError(evt.event, payload)) {
-              setStatus("The assistant failed: " + (CF.pick(payload, "message", "detail", "error") || evt.data));
+              setStatus(t("chat.failed"));
               return;
             }
             var delta = deltaText(evt.event, payload);
@@ -303,14 +320,14 @@
             });
           }
           return read().then(function () {
-            if (!gotFinal && !answer.textContent) setStatus("The answer ended before any text arrived.");
+            if (!gotFinal && !answer.textContent) setStatus(t("chat.ended_early"));
           });
         })
         .catch(function (err) {
           setStatus(
             err && err.name === "AbortError"
-              ? "No complete answer within " + STREAM_TIMEOUT_MS / 1000 + " s; try again."
-              : "The app cannot be reached; check the connection and try again."
+              ? t("chat.timeout", { seconds: STREAM_TIMEOUT_MS / 1000 })
+              : t("chat.unreachable")
           );
         })
         .finally(function () {
@@ -343,7 +360,8 @@
 
     CF.fill(
       suggestions,
-      SUGGESTIONS.map(function (text) {
+      SUGGESTIONS.map(function (key) {
+        var text = t(key);
         var button = CF.el("button", { type: "button" }, text);
         button.addEventListener("click", function () {
           question.value = text;
@@ -357,17 +375,13 @@
       if (!result.ok || !result.data) return;
       var data = result.data;
       if (data.key_configured === false || data.degraded === true) {
-        showDegraded(data.key_configured === false ? failureText("no_key") : failureText(data.reason));
+        showDegraded(data.key_configured === false ? "no_key" : data.reason);
         return;
       }
       var failedAt = CF.toDate(data.last_failure_at);
       var succeededAt = CF.toDate(data.last_success_at);
       if (failedAt && (!succeededAt || failedAt > succeededAt)) {
-        setStatus(
-          "The model's last answer failed (" + failureText(data.last_failure_kind) + ", " + CF.ago(failedAt) +
-            "): if it fails again, the answer is a plain summary of the figures.",
-          "info"
-        );
+        setStatus(t("chat.last_failed", { reason: failureText(data.last_failure_kind), ago: CF.ago(failedAt) }), "info");
       }
     });
   }
