@@ -15,6 +15,7 @@ from app.chat import stats
 from app.chat.service import ChatResult, ChatService
 from app.context import AppContext, get_context
 from app.identity import caller_identity
+from app.inputs import Text
 
 router = APIRouter(prefix="/chat", tags=["chat"])
 
@@ -24,10 +25,10 @@ MAX_QUESTION_CHARS = 2000
 class AskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    question: str = Field(
+    question: Text = Field(
         min_length=1,
         max_length=MAX_QUESTION_CHARS,
-        description="the question, Spanish or English",
+        description="the question, Spanish or English (valid Unicode, at most 2000 characters)",
         examples=["¿Cuándo es más barato producir hoy?"],
     )
     conversation_id: str | None = Field(

@@ -57,29 +57,28 @@ class QuestionRecord:
 
 
 async def record(db: Database, item: QuestionRecord) -> None:
+    """Store one answered question; while another writer holds the database, it lands once it is free."""
     asked_at = item.asked_at.astimezone(UTC)
-    async with db.begin() as conn:
-        await conn.execute(
-            chat_questions.insert().values(
-                asked_at=asked_at,
-                day=asked_at.strftime("%Y-%m-%d"),
-                identity=item.identity[:200],
-                conversation_id=item.conversation_id,
-                model=item.model,
-                categories=",".join(item.categories),
-                streamed=item.streamed,
-                api_called=item.api_called,
-                degraded=item.degraded,
-                failure=item.failure,
-                input_tokens=item.usage.input_tokens,
-                output_tokens=item.usage.output_tokens,
-                cache_write_tokens=item.usage.cache_write_tokens,
-                cache_read_tokens=item.usage.cache_read_tokens,
-                context_tokens=item.context_tokens,
-                cost_eur=item.cost_eur,
-                latency_ms=item.latency_ms,
-            )
-        )
+    insert = chat_questions.insert().values(
+        asked_at=asked_at,
+        day=asked_at.strftime("%Y-%m-%d"),
+        identity=item.identity[:200],
+        conversation_id=item.conversation_id,
+        model=item.model,
+        categories=",".join(item.categories),
+        streamed=item.streamed,
+        api_called=item.api_called,
+        degraded=item.degraded,
+        failure=item.failure,
+        input_tokens=item.usage.input_tokens,
+        output_tokens=item.usage.output_tokens,
+        cache_write_tokens=item.usage.cache_write_tokens,
+        cache_read_tokens=item.usage.cache_read_tokens,
+        context_tokens=item.context_tokens,
+        cost_eur=item.cost_eur,
+        latency_ms=item.latency_ms,
+    )
+    await db.write_eventually(lambda conn: conn.execute(insert), "chat stats")
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
