@@ -6,7 +6,10 @@ before any server runs); a first test checks that it is exactly what the running
 /openapi.json. (schemathesis's lazy `from_fixture` loader, which would read the URL at run time, does not
 work with pytest 9: it writes `Function._nodeid`, which pytest 9 no longer has.)
 Every generated request must get an answer that is not a 5xx and that matches the schema: a documented
-status code, the documented content type, and a body valid against the documented model.
+status code, the documented content type, and a body valid against the documented model. At least 2,000
+cases run over all operations, valid and invalid ones (schemathesis's positive and negative modes), in
+one test that counts them itself; a separate process times /health all along (tests/resilience/
+health_probe.py), and the app's work must never hold it back 100 ms.
 
 Nothing is excluded: streaming (`/chat/stream`) is fuzzed as well, its body read to the end. The routes
 that are not in the schema (the pages, the docs, /static) take no parameters, so there is nothing to
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import math
 import os
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,9 +31,12 @@ from typing import Any
 import httpx
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.result import Ok
+from schemathesis.generation.modes import GenerationMode
+from schemathesis.schemas import APIOperation
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_schema_conformance,
@@ -39,10 +46,12 @@ from schemathesis.specs.openapi.checks import (
 from app.main import create_app
 from app.settings import Settings
 from tests.bench.app_stack import AppStack, running_app
+from tests.resilience.health_probe import health_probe
 
-MIN_REQUESTS = 1000
+MIN_CASES = 2000
+HEALTH_BUDGET_MS = 100.0
 RANDOM_FUZZING = os.environ.get("RESILIENCE_FUZZ_RANDOM", "") == "1"
-REQUEST_TIMEOUT_S = 30.0
+REQUEST_TIMEOUT_S = 10.0
 # FastAPI answers a body that is not JSON at all with 400 before any route runs, and documents no 400.
 # That answer is the framework's, identical for every JSON operation, and is accepted; any other
 # undocumented status code fails.
@@ -60,28 +69,25 @@ def documented_status_code(ctx: Any, response: Any, case: Any) -> bool | None:
 CHECKS = [not_a_server_error, documented_status_code, content_type_conformance, response_schema_conformance]
 
 
-def _operations_with_inputs(schema: dict[str, Any]) -> tuple[int, int]:
-    """(operations, operations that take parameters or a body) in the app's schema."""
-    total = with_inputs = 0
-    for operations in schema["paths"].values():
-        for method, operation in operations.items():
-            if method not in {"get", "post", "put", "patch", "delete"}:
-                continue
-            total += 1
-            if operation.get("parameters") or operation.get("requestBody"):
-                with_inputs += 1
-    return total, with_inputs
+def _takes_input(operation: APIOperation) -> bool:
+    return bool(list(operation.iter_parameters())) or bool(operation.body)
 
 
 APP_SCHEMA = create_app(Settings()).openapi()
-OPERATIONS, OPERATIONS_WITH_INPUTS = _operations_with_inputs(APP_SCHEMA)
-# Operations without inputs give one request each; the others share the rest of the total, with margin.
-EXAMPLES_PER_OPERATION = max(
-    10,
-    math.ceil(1.25 * (MIN_REQUESTS - (OPERATIONS - OPERATIONS_WITH_INPUTS)) / max(1, OPERATIONS_WITH_INPUTS)),
-)
+schema = schemathesis.openapi.from_dict(APP_SCHEMA)
 
-requests_sent: Counter[str] = Counter()
+
+def _operations() -> list[APIOperation]:
+    results = list(schema.get_all_operations())
+    broken = [result.err() for result in results if not isinstance(result, Ok)]
+    assert not broken, f"operations schemathesis could not read from the schema: {broken}"
+    return [result.ok() for result in results if isinstance(result, Ok)]
+
+
+def _examples_per_operation(operations: list[APIOperation]) -> int:
+    """Operations without inputs give one case each; the others share the rest of MIN_CASES, with margin."""
+    with_inputs = sum(1 for operation in operations if _takes_input(operation))
+    return max(10, math.ceil(1.2 * (MIN_CASES - (len(operations) - with_inputs)) / max(1, with_inputs)))
 
 
 @pytest.fixture(scope="module")
@@ -91,43 +97,64 @@ def fuzzed_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppStack]:
         yield stack
 
 
-schema = schemathesis.openapi.from_dict(APP_SCHEMA)
-
-
 def test_the_fuzzed_schema_is_the_one_the_server_serves(fuzzed_app: AppStack) -> None:
     served = schemathesis.openapi.from_url(f"{fuzzed_app.url}/openapi.json")
     assert served.raw_schema == APP_SCHEMA
 
 
-@schema.parametrize()
-@settings(
-    max_examples=EXAMPLES_PER_OPERATION,
-    deadline=None,
-    database=None,
-    suppress_health_check=list(HealthCheck),
-    # The same generated requests on every run, so a red CI is reproducible and a green one is not luck;
-    # RESILIENCE_FUZZ_RANDOM=1 explores new ones (a failure prints the seed to replay it).
-    derandomize=not RANDOM_FUZZING,
-)
-def test_no_generated_request_gets_a_server_error_or_an_off_schema_answer(
-    case: Any, fuzzed_app: AppStack
-) -> None:
-    requests_sent[case.operation.label] += 1
-    case.call_and_validate(base_url=fuzzed_app.url, checks=CHECKS, timeout=REQUEST_TIMEOUT_S)
+def _fuzz(operation: APIOperation, url: str, examples: int, sent: Counter[str]) -> None:
+    """Valid and invalid generated cases of one operation; the first failing case raises (shrunk)."""
+    strategy = operation.as_strategy(GenerationMode.POSITIVE)
+    if _takes_input(operation):
+        strategy = st.one_of(strategy, operation.as_strategy(GenerationMode.NEGATIVE))
 
-
-def test_fuzzing_sent_at_least_1000_requests_across_every_operation() -> None:
-    operations = list(schema.get_all_operations())
-    broken = [result.err() for result in operations if not isinstance(result, Ok)]
-    assert not broken, f"operations schemathesis could not read from the schema: {broken}"
-    labels = {result.ok().label for result in operations if isinstance(result, Ok)}
-    not_reached = sorted(labels - set(requests_sent))
-    assert not not_reached, f"operations the fuzzer never called: {not_reached}"
-    total = sum(requests_sent.values())
-    assert total >= MIN_REQUESTS, (
-        f"only {total} generated requests ({dict(requests_sent)}); raise EXAMPLES_PER_OPERATION "
-        f"(now {EXAMPLES_PER_OPERATION})"
+    @given(case=strategy)
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+        # The same generated requests on every run, so a red CI is reproducible and a green one is not
+        # luck; RESILIENCE_FUZZ_RANDOM=1 explores new ones (a failure prints the seed to replay it).
+        derandomize=not RANDOM_FUZZING,
     )
+    def call(case: Any) -> None:
+        sent[operation.label] += 1
+        case.call_and_validate(base_url=url, checks=CHECKS, timeout=REQUEST_TIMEOUT_S)
+
+    call()
+
+
+def test_2000_generated_cases_over_every_operation_get_no_5xx_and_health_stays_fast(
+    fuzzed_app: AppStack, tmp_path: Path
+) -> None:
+    """Every operation of the schema, the batch endpoint included, valid and invalid cases alike: no 5xx,
+    no timeout, an answer that matches the schema, and /health answering within 100 ms throughout."""
+    operations = _operations()
+    examples = _examples_per_operation(operations)
+    sent: Counter[str] = Counter()
+    failures: list[str] = []
+    windows: list[tuple[float, float, str]] = []
+    with health_probe(fuzzed_app.url, fuzzed_app.app.process.pid, tmp_path) as probe:
+        for operation in operations:
+            began = time.time()
+            try:
+                _fuzz(operation, fuzzed_app.url, examples, sent)
+            except Exception as error:  # keep fuzzing the others; report every failing operation
+                failures.append(f"{operation.label}: {type(error).__name__}: {error}")
+            windows.append((began, time.time(), operation.label))
+    assert not failures, "\n\n".join(failures)
+    not_reached = sorted({operation.label for operation in operations} - set(sent))
+    assert not not_reached, f"operations the fuzzer never called: {not_reached}"
+    total = sum(sent.values())
+    assert total >= MIN_CASES, (
+        f"only {total} generated cases ({dict(sent)}); examples per operation: {examples}"
+    )
+    assert "POST /production/batches" in sent
+    assert all(status == 200 for status in probe.statuses), f"/health failed: {set(probe.statuses)}"
+    worst = next((label for start, end, label in windows if start <= probe.slowest_at() <= end), "?")
+    assert probe.slowest_held_ms < HEALTH_BUDGET_MS, f"{probe.summary()}, while fuzzing {worst}"
+    print(f"{total} cases over {len(operations)} operations; {probe.summary()} (while fuzzing {worst})")
 
 
 OUTSIDE_THE_SCHEMA = {
