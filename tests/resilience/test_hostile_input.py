@@ -63,6 +63,8 @@ BODY_EDGES = [
     "1e308",
     "-0.0",
     "9223372036854775808",
+    "1" + "0" * 5000,  # more digits than Python converts to an int by default
+    "[" * 100_000 + "]" * 100_000,  # nested deeper than the JSON parser recurses
     '"\\ud800"',
     '"a\\udfffb"',
     '"0001-01-01T00:00:00+01:00"',
