@@ -20,7 +20,7 @@ class BatchIn(BaseModel):
         description=f"start, with its UTC offset (e.g. 2026-06-10T08:00:00+02:00), {DATE_RANGE}"
     )
     ended_at: InRangeDatetime = Field(
-        description="end, after started_at, at most CF_PRODUCTION_BATCH_MAX_HOURS (72 h) later"
+        description="end, after started_at, at most CF_PRODUCTION_BATCH_MAX_HOURS (default 72 h) later"
     )
     product: Text = Field(min_length=1, max_length=100, description="product name, e.g. 'dark 70%'")
     kg: FiniteFloat = Field(gt=0, le=1_000_000, description="kilograms produced")
