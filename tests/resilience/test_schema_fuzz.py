@@ -7,8 +7,10 @@ before any server runs); a first test checks that it is exactly what the running
 work with pytest 9: it writes `Function._nodeid`, which pytest 9 no longer has.)
 Every generated request must get an answer that is not a 5xx and that matches the schema: a documented
 status code, the documented content type, and a body valid against the documented model. At least 2,000
-cases run over all operations, valid and invalid ones (schemathesis's positive and negative modes), in
-one test that counts them itself; a separate process times /health all along (tests/resilience/
+cases run over all operations: valid and invalid ones (schemathesis's positive and negative modes),
+and valid ones with one field set to an edge value (dates overflowing near year 1 and 9999, a batch
+spanning years, "NaN" and "1e400" as query text, long text: `QUERY_EDGE_VALUES`, `BODY_EDGE_VALUES`), in one
+test that counts them itself. A separate process times /health all along (tests/resilience/
 health_probe.py), and the app's work must never hold it back 100 ms.
 
 Nothing is excluded: streaming (`/chat/stream`) is fuzzed as well, its body read to the end. The routes
@@ -73,6 +75,56 @@ def _takes_input(operation: APIOperation) -> bool:
     return bool(list(operation.iter_parameters())) or bool(operation.body)
 
 
+#: Values a schema-driven generator does not produce (its dates are UTC and recent, its text short), put
+#: into one query parameter or body field of a valid generated case: a third kind of case, besides valid
+#: and invalid ones. Query values are text, body values JSON. (What the generator's client cannot send —
+#: NaN, Infinity, 1e400 and lone surrogates in JSON, invalid UTF-8 — goes into every field in
+#: test_hostile_input.py, as raw bytes.)
+QUERY_EDGE_VALUES = [
+    "NaN",
+    "Infinity",
+    "-Infinity",
+    "1e400",
+    "-1",
+    "99999999999999999999999999",
+    "0001-01-01T00:00:00+01:00",
+    "9999-12-31T23:59:59-01:00",
+    "2026-06-10T00:00:00",
+    "x" * 4000,
+]
+BODY_EDGE_VALUES: list[Any] = [
+    1e308,
+    10**30,
+    -1,
+    0,
+    "0001-01-01T00:00:00+01:00",
+    "9999-12-31T23:59:59-01:00",
+    "2099-12-31T23:00:00+00:00",
+    "2026-06-10T00:00:00",
+    "x" * 10_000,
+    None,
+    [],
+]
+
+
+def _field_names(operation: APIOperation) -> list[tuple[str, str]]:
+    """(where, name) of every query parameter and top-level body property of `operation`."""
+    fields = [("query", p.name) for p in operation.iter_parameters() if p.location.value == "query"]
+    for body in operation.body:
+        for name in body.definition.get("schema", {}).get("properties", {}):
+            fields.append(("body", name))
+    return fields
+
+
+def _with_edge_value(case: Any, field: tuple[str, str], index: int) -> Any:
+    where, name = field
+    if where == "query":
+        case.query = {**(case.query or {}), name: QUERY_EDGE_VALUES[index % len(QUERY_EDGE_VALUES)]}
+    elif isinstance(case.body, dict):
+        case.body = {**case.body, name: BODY_EDGE_VALUES[index % len(BODY_EDGE_VALUES)]}
+    return case
+
+
 APP_SCHEMA = create_app(Settings()).openapi()
 schema = schemathesis.openapi.from_dict(APP_SCHEMA)
 
@@ -103,10 +155,16 @@ def test_the_fuzzed_schema_is_the_one_the_server_serves(fuzzed_app: AppStack) ->
 
 
 def _fuzz(operation: APIOperation, url: str, examples: int, sent: Counter[str]) -> None:
-    """Valid and invalid generated cases of one operation; the first failing case raises (shrunk)."""
+    """Valid, invalid and edge-valued cases of one operation; the first failing case raises (shrunk)."""
     strategy = operation.as_strategy(GenerationMode.POSITIVE)
     if _takes_input(operation):
-        strategy = st.one_of(strategy, operation.as_strategy(GenerationMode.NEGATIVE))
+        edged = st.builds(
+            _with_edge_value,
+            operation.as_strategy(GenerationMode.POSITIVE),
+            st.sampled_from(_field_names(operation)),
+            st.integers(min_value=0, max_value=len(QUERY_EDGE_VALUES) * len(BODY_EDGE_VALUES)),
+        )
+        strategy = st.one_of(strategy, operation.as_strategy(GenerationMode.NEGATIVE), edged)
 
     @given(case=strategy)
     @settings(
