@@ -6,7 +6,9 @@ Each feature declares its tables and an ordered list of migrations in its own `t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,9 +17,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+log = logging.getLogger(__name__)
 metadata = sa.MetaData()
+
+#: A write `write_eventually` may retry: it runs inside a transaction on the connection it is given.
+Write = Callable[[AsyncConnection], Awaitable[object]]
 
 
 class UTCDateTime(sa.types.TypeDecorator[datetime]):
@@ -43,6 +49,11 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+def is_database_locked(error: BaseException) -> bool:
+    """SQLite's SQLITE_BUSY: another connection held the write lock past the busy timeout."""
+    return isinstance(error, sa.exc.OperationalError) and "database is locked" in str(error.orig)
 
 
 def utc_now() -> datetime:
@@ -121,6 +132,10 @@ def _sqlite_pragmas(busy_timeout_ms: int) -> Callable[[Any, Any], None]:
     return on_connect
 
 
+#: Writes that may wait for the lock in the background at once (see `Database.write_eventually`).
+MAX_RETRYING_WRITES = 1000
+
+
 class Database:
     """The app's engine, created once in the lifespan and shared by requests and scheduled jobs."""
 
@@ -139,6 +154,7 @@ class Database:
         )
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas(busy_timeout_ms))
+        self._retrying: set[asyncio.Task[None]] = set()
 
     def connect(self) -> Any:
         """`async with db.connect() as conn:` for reads."""
@@ -147,6 +163,45 @@ class Database:
     def begin(self) -> Any:
         """`async with db.begin() as conn:` for a write transaction, committed on exit."""
         return self.engine.begin()
+
+    async def write_eventually(self, write: Write, what: str) -> bool:
+        """Run `write` in a transaction now; when another writer holds the lock past the busy timeout (a
+        CSV import), keep it and retry in the background until it lands, so a record is not dropped.
+
+        Returns True when it landed now. At most `MAX_RETRYING_WRITES` wait at a time (memory stays
+        bounded); a write beyond that, or one pending when the process is killed, is lost and logged.
+        """
+        try:
+            async with self.begin() as conn:
+                await write(conn)
+            return True
+        except sa.exc.OperationalError as error:
+            if not is_database_locked(error):
+                raise
+        if len(self._retrying) >= MAX_RETRYING_WRITES:
+            log.error("%s: the database is locked and %d writes wait: dropped", what, MAX_RETRYING_WRITES)
+            return False
+        log.warning("%s: the database is locked by another writer; retrying in the background", what)
+        task = asyncio.create_task(self._retry(write, what))
+        self._retrying.add(task)
+        task.add_done_callback(self._retrying.discard)
+        return False
+
+    async def _retry(self, write: Write, what: str) -> None:
+        delay = 0.5
+        while True:
+            await asyncio.sleep(delay)
+            try:
+                async with self.begin() as conn:
+                    await write(conn)
+            except sa.exc.OperationalError as error:
+                if not is_database_locked(error):
+                    log.exception("%s: the retried write failed", what)
+                    return
+                delay = min(delay * 2, 10.0)
+                continue
+            log.info("%s: stored once the lock was released", what)
+            return
 
     async def migrate(self, components: Sequence[tuple[str, Sequence[Migration]]] | None = None) -> list[str]:
         """Apply pending migrations; returns `component:version` of each one applied."""
@@ -187,5 +242,12 @@ class Database:
         except Exception:
             return False
 
-    async def dispose(self) -> None:
+    async def dispose(self, grace_seconds: float = 5.0) -> None:
+        """Close the engine, after giving writes still retrying `grace_seconds` to land."""
+        if self._retrying:
+            _done, pending = await asyncio.wait(set(self._retrying), timeout=grace_seconds)
+            for task in pending:
+                task.cancel()
+            if pending:
+                log.error("%d writes still waited for the database lock at shutdown: lost", len(pending))
         await self.engine.dispose()

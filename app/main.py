@@ -11,9 +11,11 @@ from fastapi import FastAPI
 from app import __version__
 from app.analytics.router import router as analytics_router
 from app.bi.router import router as bi_router
+from app.body_limit import BodySizeLimit
 from app.chat.router import router as chat_router
 from app.context import AppContext
 from app.db import Database
+from app.http_errors import install_error_handlers
 from app.logging import configure_logging
 from app.metrics import RequestMetrics
 from app.ops import router as ops_router
@@ -57,6 +59,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
 
+    install_error_handlers(app, settings)
+    # The body cap sits inside the metrics, so refused bodies (413) are counted too.
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_body_bytes)
     app.add_middleware(RequestMetrics)
     app.include_router(ops_router)
     app.include_router(bi_router)

@@ -14,6 +14,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.inputs import LONGEST_BATCH_HOURS
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
@@ -37,6 +39,11 @@ class Settings(BaseSettings):
     )
     http_timeout_seconds: float = Field(default=10.0, gt=0, description="total timeout of outbound calls")
     http_connect_timeout_seconds: float = Field(default=5.0, gt=0, description="connect timeout, outbound")
+    max_request_body_bytes: int = Field(
+        default=1_048_576,
+        ge=1024,
+        description="request bodies larger than this are refused with 413 as they arrive (app/body_limit.py)",
+    )
 
     # --- storage ---------------------------------------------------------------------------------
     data_dir: Path = Path("data")
@@ -45,7 +52,14 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("DATABASE_URL", "CF_DATABASE_URL"),
         description="SQLAlchemy async URL; default: SQLite file app.db under data_dir",
     )
-    db_busy_timeout_ms: int = 5000
+    db_busy_timeout_ms: int = Field(
+        default=5000,
+        ge=0,
+        description="a write waits this long for another writer's SQLite lock (an import), then answers 503",
+    )
+    db_locked_retry_after_seconds: int = Field(
+        default=5, ge=1, description="Retry-After of the 503 a write gets when the database stayed locked"
+    )
 
     # --- scheduler -------------------------------------------------------------------------------
     scheduler_enabled: bool = True
@@ -81,6 +95,12 @@ class Settings(BaseSettings):
     factory_longitude: float = Field(default=-3.629, ge=-180, le=180)
     comfort_min_c: float = Field(default=15.0, description="lower bound of chocolate's comfort band, °C")
     comfort_max_c: float = Field(default=22.0, description="upper bound of chocolate's comfort band, °C")
+    production_batch_max_hours: float = Field(
+        default=72.0,
+        gt=0,
+        le=LONGEST_BATCH_HOURS,
+        description="a production batch lasts at most this long (API and CSV import refuse longer ones)",
+    )
     prices_ahead_hours: int = Field(
         default=36, ge=1, le=72, description="how far ahead the price job asks REE (day-ahead prices)"
     )

@@ -8,10 +8,15 @@ The header names the columns, in any order: `started_at,ended_at,product,kg,kwh`
 a time without a UTC offset is read as Spanish local time (Europe/Madrid). Commas or semicolons
 separate fields; with semicolons, decimals may use a comma (`12,5`), as Spanish spreadsheets write them.
 
+Rows obey the API's bounds: times between 2000-01-01 and 2100-01-01, a batch at most
+CF_PRODUCTION_BATCH_MAX_HOURS long, finite kg and kWh within their ranges, a product name of at most 100
+characters.
+
 Good rows are stored (source `csv`); a batch already stored (same start and product) is skipped, so
 importing a file twice stores it once. Bad rows are reported on stderr by line number and stored
 nowhere. Exit status: 0 all rows good, 1 some rows bad (the good ones were kept), 2 nothing imported:
-the file itself could not be read, or the writer is not allowed.
+the file itself could not be read, or the writer is not allowed, 3 the database stayed locked by
+another writer for CF_DB_BUSY_TIMEOUT_MS (nothing was stored: run it again).
 """
 
 from __future__ import annotations
@@ -26,11 +31,12 @@ from datetime import datetime
 from pathlib import Path
 
 from pydantic import ValidationError
+from sqlalchemy.exc import OperationalError
 
 from app.bi.production import BatchIn, insert_batches
 from app.bi.tariff import SPAIN
 from app.bi.writers import WriterRefused, check_writer
-from app.db import Database
+from app.db import Database, is_database_locked
 from app.settings import Settings
 
 COLUMNS = ("started_at", "ended_at", "product", "kg", "kwh")
@@ -57,7 +63,7 @@ def _number(value: str, decimal_comma: bool) -> str:
     return value.replace(",", ".") if decimal_comma else value
 
 
-def parse_rows(text: str) -> tuple[list[tuple[int, BatchIn]], list[str]]:
+def parse_rows(text: str, max_batch_hours: float) -> tuple[list[tuple[int, BatchIn]], list[str]]:
     """Good rows with their line numbers, and one message per bad row (`line N: ...`)."""
     sample = text[:4096]
     delimiter = ";" if sample.count(";") > sample.count(",") else ","
@@ -89,6 +95,10 @@ def parse_rows(text: str) -> tuple[list[tuple[int, BatchIn]], list[str]]:
         except ValueError as exc:
             errors.append(f"line {line}: {_describe(exc)}")
             continue
+        too_long = batch.duration_error(max_batch_hours)
+        if too_long is not None:
+            errors.append(f"line {line}: ended_at: {too_long}")
+            continue
         good.append((line, batch))
     return good, errors
 
@@ -103,8 +113,8 @@ def _describe(exc: ValueError) -> str:
     return f"started_at/ended_at: {exc}"
 
 
-async def import_csv(db: Database, text: str, writer: str) -> ImportReport:
-    good, errors = parse_rows(text)
+async def import_csv(db: Database, text: str, writer: str, max_batch_hours: float) -> ImportReport:
+    good, errors = parse_rows(text, max_batch_hours)
     ids, duplicates = await insert_batches(db, [batch for _line, batch in good], "csv", writer)
     return ImportReport(imported=len(ids), duplicates=duplicates, errors=errors)
 
@@ -113,10 +123,20 @@ async def _run(path: Path, text: str, settings: Settings, writer: str) -> int:
     db = Database(settings.database_url, settings.db_busy_timeout_ms)
     try:
         await db.migrate()
-        report = await import_csv(db, text, writer)
+        report = await import_csv(db, text, writer, settings.production_batch_max_hours)
     except CsvFormatError as exc:
         print(f"{path}: {exc}", file=sys.stderr)
         return 2
+    except OperationalError as exc:
+        if not is_database_locked(exc):
+            raise
+        print(
+            f"{path}: the database stayed locked by another writer for "
+            f"{settings.db_busy_timeout_ms / 1000:g} s (CF_DB_BUSY_TIMEOUT_MS); nothing was imported: "
+            "run the import again",
+            file=sys.stderr,
+        )
+        return 3
     finally:
         await db.dispose()
     for error in report.errors:

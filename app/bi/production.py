@@ -6,22 +6,25 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from pydantic import AwareDatetime, BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from app.bi.tables import production_batches
 from app.db import Database, utc_now
+from app.inputs import DATE_RANGE, FiniteFloat, InRangeDatetime, Text
 
 
 class BatchIn(BaseModel):
     """One production batch: when it ran, what it made, how much, and the energy it used."""
 
-    started_at: AwareDatetime = Field(
-        description="start, with its UTC offset (e.g. 2026-06-10T08:00:00+02:00)"
+    started_at: InRangeDatetime = Field(
+        description=f"start, with its UTC offset (e.g. 2026-06-10T08:00:00+02:00), {DATE_RANGE}"
     )
-    ended_at: AwareDatetime = Field(description="end, after started_at")
-    product: str = Field(min_length=1, max_length=100, description="product name, e.g. 'dark 70%'")
-    kg: float = Field(gt=0, le=1_000_000, description="kilograms produced")
-    kwh: float = Field(ge=0, le=10_000_000, description="electricity used by the batch, kWh")
+    ended_at: InRangeDatetime = Field(
+        description="end, after started_at, at most CF_PRODUCTION_BATCH_MAX_HOURS (default 72 h) later"
+    )
+    product: Text = Field(min_length=1, max_length=100, description="product name, e.g. 'dark 70%'")
+    kg: FiniteFloat = Field(gt=0, le=1_000_000, description="kilograms produced")
+    kwh: FiniteFloat = Field(ge=0, le=10_000_000, description="electricity used by the batch, kWh")
 
     @model_validator(mode="after")
     def _ends_after_start(self) -> BatchIn:
@@ -31,6 +34,16 @@ class BatchIn(BaseModel):
         if not self.product:
             raise ValueError("product must not be blank")
         return self
+
+    def duration_error(self, max_hours: float) -> str | None:
+        """Why the batch is too long for `max_hours` (CF_PRODUCTION_BATCH_MAX_HOURS); None when it is not."""
+        hours = (self.ended_at - self.started_at).total_seconds() / 3600
+        if hours <= max_hours:
+            return None
+        return (
+            f"a batch lasts at most {max_hours:g} h (CF_PRODUCTION_BATCH_MAX_HOURS); "
+            f"this one lasts {hours:.1f} h: record it as several batches"
+        )
 
 
 async def insert_batches(

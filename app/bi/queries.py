@@ -19,6 +19,7 @@ from app.bi.production import overlap_hours
 from app.bi.tables import energy_prices, production_batches, weather
 from app.bi.tariff import TariffPeriod, hour_start
 from app.db import Database, utc_now
+from app.inputs import LONGEST_BATCH_HOURS
 
 HOUR = timedelta(hours=1)
 
@@ -410,16 +411,23 @@ def _per_kg(kwh: float, kg: float) -> float | None:
 
 
 async def production_summary(db: Database, start: datetime, end: datetime) -> ProductionSummary:
-    """Batches, kilograms, kWh, kWh per kg and energy cost of the batches that started in [start, end)."""
+    """Batches, kilograms, kWh, kWh per kg and energy cost of the batches that started in [start, end).
+
+    The work is bounded by the period, never by what a stored batch claims: hours are priced from
+    `start` to at most LONGEST_BATCH_HOURS after `end` (a batch may run on past the period's end; no
+    valid batch runs longer), so a row stored before batches were bounded, ending in year 9999, costs no
+    more than one that ends on time.
+    """
     batches = await list_batches(db, start, end, limit=100_000)
+    priced_until = end + timedelta(hours=LONGEST_BATCH_HOURS)
     prices: dict[datetime, float] = {}
     if batches:
         first = hour_start(min(b.started_at for b in batches))
-        last = max(b.ended_at for b in batches)
+        last = min(max(b.ended_at for b in batches), priced_until)
         prices = {p.ts: p.price_eur_kwh for p in await price_series(db, first, last)}
     totals: dict[str, dict[str, float]] = {}
     for batch in batches:
-        cost, priced = _batch_energy_cost(batch, prices)
+        cost, priced = _batch_energy_cost(batch, prices, priced_until)
         entry = totals.setdefault(
             batch.product, {"batches": 0, "kg": 0.0, "kwh": 0.0, "cost": 0.0, "priced": 0.0}
         )
@@ -472,22 +480,25 @@ def batch_energy_cost(
     what-if of moving production to other hours.
     """
     if start is not None:
-        batch = replace(batch, started_at=start, ended_at=start + (batch.ended_at - batch.started_at))
-    return _batch_energy_cost(batch, prices)
+        # A row stored before batches were bounded may claim any length: keep the moved one in range.
+        duration = min(batch.ended_at - batch.started_at, timedelta(hours=LONGEST_BATCH_HOURS))
+        batch = replace(batch, started_at=start, ended_at=start + duration)
+    # Price no more hours than the longest batch the API accepts.
+    return _batch_energy_cost(batch, prices, batch.started_at + timedelta(hours=LONGEST_BATCH_HOURS))
 
 
 def _fully_priced(priced_kwh: float, kwh: float) -> bool:
     return priced_kwh >= kwh * 0.999
 
 
-def _batch_energy_cost(batch: Batch, prices: dict[datetime, float]) -> tuple[float, float]:
-    """(€, kWh priced) of one batch, its kWh spread evenly over its duration."""
+def _batch_energy_cost(batch: Batch, prices: dict[datetime, float], until: datetime) -> tuple[float, float]:
+    """(€, kWh priced) of one batch, its kWh spread evenly over its duration, priced up to `until`."""
     duration_h = (batch.ended_at - batch.started_at).total_seconds() / 3600
     if duration_h <= 0 or batch.kwh == 0:
         return 0.0, batch.kwh if batch.kwh == 0 else 0.0
     cost = priced = 0.0
     hour = hour_start(batch.started_at)
-    while hour < batch.ended_at:
+    while hour < min(batch.ended_at, until):
         share = batch.kwh * overlap_hours(batch.started_at, batch.ended_at, hour) / duration_h
         if hour in prices:
             cost += share * prices[hour]

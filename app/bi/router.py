@@ -20,6 +20,7 @@ from app.bi.tariff import TariffPeriod, hour_start
 from app.bi.writers import require_production_writer
 from app.context import AppContext, get_context
 from app.db import utc_now
+from app.inputs import DATE_RANGE, date_range_error
 
 router = APIRouter(tags=["bi"])
 Context = Annotated[AppContext, Depends(get_context)]
@@ -184,32 +185,42 @@ class FreshnessListOut(BaseModel):
 
 def _query_error(name: str, message: str) -> RequestValidationError:
     """A 422 shaped like FastAPI's own (the documented `HTTPValidationError`), naming the parameter."""
-    return RequestValidationError(
-        [{"type": "value_error", "loc": ("query", name), "msg": message, "input": None}]
-    )
+    return RequestValidationError([{"type": "value_error", "loc": ("query", name), "msg": message}])
 
 
-PeriodDays = Annotated[int | None, Query(ge=1, le=366, description="the last N days (default 7)")]
-PeriodStart = Annotated[datetime | None, Query(description="or a period: start (ISO 8601 with offset)")]
-PeriodEnd = Annotated[datetime | None, Query(description="and end, exclusive")]
+MAX_PERIOD_DAYS = 366
+PeriodDays = Annotated[int | None, Query(ge=1, le=MAX_PERIOD_DAYS, description="the last N days (default 7)")]
+PeriodStart = Annotated[
+    datetime | None, Query(description=f"or a period: start (ISO 8601 with offset), {DATE_RANGE}")
+]
+PeriodEnd = Annotated[
+    datetime | None, Query(description=f"and end, exclusive, at most {MAX_PERIOD_DAYS} days after start")
+]
 
 
 def _period(days: int | None, start: datetime | None, end: datetime | None) -> tuple[datetime, datetime]:
     """[start, end) from the query: both given (with UTC offsets), or the last `days` (default 7)."""
-    start, end = _aware(start, "start"), _aware(end, "end")
+    start, end = _in_range(start, "start"), _in_range(end, "end")
     if start is not None or end is not None:
         if start is None or end is None:
             raise _query_error("start" if start is None else "end", "give both `start` and `end`, or `days`")
         if end <= start:
             raise _query_error("end", "`end` must be after `start`")
+        if end - start > timedelta(days=MAX_PERIOD_DAYS):
+            raise _query_error("end", f"a period spans at most {MAX_PERIOD_DAYS} days")
         return start, end
     now = utc_now()
     return now - timedelta(days=days or 7), now
 
 
-def _aware(value: datetime | None, name: str) -> datetime | None:
-    if value is not None and (value.tzinfo is None or value.utcoffset() is None):
+def _in_range(value: datetime | None, name: str) -> datetime | None:
+    if value is None:
+        return None
+    if value.tzinfo is None or value.utcoffset() is None:
         raise _query_error(name, f"`{name}` needs a UTC offset, e.g. 2026-06-10T00:00:00+02:00")
+    error = date_range_error(value)
+    if error is not None:
+        raise _query_error(name, f"`{name}` {error}")
     return value
 
 
@@ -366,6 +377,9 @@ async def record_batch(ctx: Context, batch: BatchIn, writer: Writer) -> BatchCre
 
     Needs a writer allowed by CF_PRODUCTION_WRITERS (app/bi/writers.py), recorded with the batch.
     """
+    too_long = batch.duration_error(ctx.settings.production_batch_max_hours)
+    if too_long is not None:
+        raise RequestValidationError([{"type": "value_error", "loc": ("body", "ended_at"), "msg": too_long}])
     ids, duplicates = await insert_batches(ctx.db, [batch], "api", writer)
     return BatchCreated(id=ids[0] if ids else None, duplicate=duplicates > 0)
 

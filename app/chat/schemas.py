@@ -7,6 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.chat.service import ChatResult
+from app.inputs import Text
 
 MAX_QUESTION_CHARS = 2000
 
@@ -14,10 +15,10 @@ MAX_QUESTION_CHARS = 2000
 class AskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    question: str = Field(
+    question: Text = Field(
         min_length=1,
         max_length=MAX_QUESTION_CHARS,
-        description="the question, Spanish or English",
+        description="the question, Spanish or English (valid Unicode, at most 2000 characters)",
         examples=["¿Cuándo es más barato producir hoy?"],
     )
     conversation_id: str | None = Field(

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from app.bi import queries
 from app.bi.tariff import SPAIN
 from app.chat import conversations, fallback, grounding, periods, stats, tools
@@ -337,31 +339,29 @@ class ChatService:
             timings=prepared.timings,
         )
         mark = time.perf_counter()
-        try:
-            async with self.db.begin() as conn:  # one transaction: one write to the database per answer
-                await stats.record_in(
-                    conn,
-                    stats.QuestionRecord(
-                        asked_at=datetime.now(UTC),
-                        identity=prepared.identity,
-                        conversation_id=prepared.conversation_id,
-                        model=model,
-                        categories=result.categories,
-                        streamed=streamed,
-                        api_called=failure != "no_key",
-                        degraded=degraded,
-                        failure=failure,
-                        usage=usage,
-                        context_tokens=result.context_tokens,
-                        cost_eur=cost,
-                        latency_ms=latency_ms,
-                        tool_calls=sum(call.by_model for call in loop.calls),
-                        grounded=result.grounded,
-                        unsupported_figures=len(result.unsupported_figures) if checked else None,
-                    ),
-                )
-                if failure == "aborted":  # an answer nobody received is no turn of the conversation
-                    return result
+        record = stats.QuestionRecord(
+            asked_at=datetime.now(UTC),
+            identity=prepared.identity,
+            conversation_id=prepared.conversation_id,
+            model=model,
+            categories=result.categories,
+            streamed=streamed,
+            api_called=failure != "no_key",
+            degraded=degraded,
+            failure=failure,
+            usage=usage,
+            context_tokens=result.context_tokens,
+            cost_eur=cost,
+            latency_ms=latency_ms,
+            tool_calls=sum(call.by_model for call in loop.calls),
+            grounded=result.grounded,
+            unsupported_figures=len(result.unsupported_figures) if checked else None,
+        )
+        keep_turn = failure != "aborted"  # an answer nobody received is no turn of the conversation
+
+        async def write(conn: AsyncConnection) -> None:  # one transaction: one write per answer
+            await stats.record_in(conn, record)
+            if keep_turn:
                 await conversations.add_turn_in(
                     conn,
                     prepared.conversation_id,
@@ -371,6 +371,10 @@ class ChatService:
                     topics,
                     self.settings.chat_conversation_turns,
                 )
+
+        try:
+            # While a CSV import holds the write lock, the stats and the turn land once it is released.
+            await self.db.write_eventually(write, "chat stats")
         except Exception:  # the user still gets the answer; the failure is logged
             log.exception("chat: could not record the answer's stats")
         prepared.timings.stats_ms = _ms(mark)

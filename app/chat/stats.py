@@ -64,8 +64,8 @@ class QuestionRecord:
 
 
 async def record(db: Database, item: QuestionRecord) -> None:
-    async with db.begin() as conn:
-        await record_in(conn, item)
+    """Store one answered question; while another writer holds the database, it lands once it is free."""
+    await db.write_eventually(lambda conn: record_in(conn, item), "chat stats")
 
 
 async def record_in(conn: AsyncConnection, item: QuestionRecord) -> None:

@@ -118,3 +118,27 @@ def test_the_local_writer_imports_on_a_machine_without_a_tailnet(tmp_path: Path)
     local = {"CF_PRODUCTION_LOCAL_WRITER": "local-operator", "CF_PRODUCTION_WRITERS": "[]"}
     result = _import(path, tmp_path / "data", writer="local-operator", env=local)
     assert "2 batch(es) imported" in result.stdout, result.stderr
+
+
+def test_rows_beyond_the_apis_bounds_are_reported_by_line_and_the_rest_imported(tmp_path: Path) -> None:
+    path = tmp_path / "batches.csv"
+    path.write_text(
+        "started_at,ended_at,product,kg,kwh\n"
+        "2026-06-08T07:00:00+02:00,9999-12-31T23:00:00+02:00,dark 70%,420,231\n"
+        "2026-06-08T07:00:00+02:00,2026-06-11T07:01:00+02:00,milk 35%,380,235\n"
+        "0001-01-01T00:00:00+01:00,0001-01-01T03:00:00+01:00,white,300,174\n"
+        "2026-06-09T07:00:00+02:00,2026-06-09T11:00:00+02:00,white,1e400,174\n"
+        "2026-06-09T07:00:00+02:00,2026-06-09T11:00:00+02:00,pralines,300,NaN\n"
+        "2026-06-08T07:00:00+02:00,2026-06-11T07:00:00+02:00,milk 35%,380,235\n"
+    )
+    result = _import(path, tmp_path / "data")
+    assert result.returncode == 1, result.stderr
+    errors = result.stderr.splitlines()
+    assert [line.split(": ")[1] for line in errors] == ["line 2", "line 3", "line 4", "line 5", "line 6"]
+    assert "ended_at" in errors[0] and "between 2000-01-01 and 2100-01-01" in errors[0]
+    assert "at most 72 h (CF_PRODUCTION_BATCH_MAX_HOURS)" in errors[1]
+    assert "started_at" in errors[2] and "between 2000-01-01 and 2100-01-01" in errors[2]
+    assert "kg" in errors[3] and "finite" in errors[3]
+    assert "kwh" in errors[4] and "finite" in errors[4]
+    assert "1 batch(es) imported" in result.stdout, "a batch of exactly 72 h is kept"
+    assert [row[1] for row in _batches(tmp_path / "data")] == ["milk 35%"]
