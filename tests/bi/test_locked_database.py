@@ -58,6 +58,7 @@ def app(tmp_path: Path) -> Iterator[App]:
         env={
             "CF_DATA_DIR": str(tmp_path / "data"),
             "CF_SCHEDULER_ENABLED": "false",
+            "CF_PRODUCTION_LOCAL_WRITER": "local-operator",
             "CF_DB_BUSY_TIMEOUT_MS": str(BUSY_TIMEOUT_MS),
             "ANTHROPIC_API_KEY": "",
         },
@@ -123,11 +124,16 @@ def test_an_import_locked_out_past_the_busy_timeout_exits_3_and_says_so(app: App
     csv.write_text("started_at,ended_at,product,kg,kwh\n2026-06-08T07:00,2026-06-08T11:00,dark 70%,420,231\n")
     with write_lock_held(app.data_dir):
         result = subprocess.run(
-            python_argv("-m", "app.bi.import_production", str(csv)),
+            python_argv("-m", "app.bi.import_production", "--as", "local-operator", str(csv)),
             capture_output=True,
             text=True,
             cwd=REPO_ROOT,
-            env={**os.environ, "CF_DATA_DIR": str(app.data_dir), "CF_DB_BUSY_TIMEOUT_MS": "500"},
+            env={
+                **os.environ,
+                "CF_DATA_DIR": str(app.data_dir),
+                "CF_DB_BUSY_TIMEOUT_MS": "500",
+                "CF_PRODUCTION_LOCAL_WRITER": "local-operator",
+            },
             timeout=60,
         )
     assert result.returncode == 3, result.stderr

@@ -42,7 +42,11 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
         python_argv("-m", "app", "--host", "127.0.0.1", "--port", str(port)),
         port=port,
         log_dir=workdir,
-        env={"CF_DATA_DIR": str(workdir / "data"), "CF_SCHEDULER_ENABLED": "false"},
+        env={
+            "CF_DATA_DIR": str(workdir / "data"),
+            "CF_SCHEDULER_ENABLED": "false",
+            "CF_PRODUCTION_LOCAL_WRITER": "local-operator",
+        },
         ready=lambda: http_answers(f"http://127.0.0.1:{port}/health", 200),
     ) as running:
         yield App(running.url, port, running.process.pid)

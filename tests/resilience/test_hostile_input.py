@@ -126,7 +126,14 @@ def _hostile_requests() -> Iterator[tuple[str, str, bytes | None]]:
 @pytest.fixture(scope="module")
 def hostile_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppStack]:
     workdir: Path = tmp_path_factory.mktemp("hostile")
-    with running_app(workdir, env={"CF_CHAT_RATE_LIMIT_REQUESTS": "1000000"}) as stack:
+    with running_app(
+        workdir,
+        env={
+            "CF_CHAT_RATE_LIMIT_REQUESTS": "1000000",
+            # The batch endpoint is probed past its writer check: this machine writes as `fuzz`.
+            "CF_PRODUCTION_LOCAL_WRITER": "fuzz",
+        },
+    ) as stack:
         yield stack
 
 

@@ -146,7 +146,14 @@ def _examples_per_operation(operations: list[APIOperation]) -> int:
 @pytest.fixture(scope="module")
 def fuzzed_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppStack]:
     workdir: Path = tmp_path_factory.mktemp("fuzz")
-    with running_app(workdir, env={"CF_CHAT_RATE_LIMIT_REQUESTS": "1000000"}) as stack:
+    with running_app(
+        workdir,
+        env={
+            "CF_CHAT_RATE_LIMIT_REQUESTS": "1000000",
+            # The batch endpoint is fuzzed past its writer check: this machine writes as `fuzz`.
+            "CF_PRODUCTION_LOCAL_WRITER": "fuzz",
+        },
+    ) as stack:
         yield stack
 
 
