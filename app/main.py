@@ -12,6 +12,7 @@ from app import __version__
 from app.analytics.router import router as analytics_router
 from app.bi.router import router as bi_router
 from app.body_limit import BodySizeLimit
+from app.browser_guards import CrossSiteWrites, NoSniff
 from app.chat.router import router as chat_router
 from app.context import AppContext
 from app.db import Database
@@ -62,7 +63,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app, settings)
     # The body cap sits inside the metrics, so refused bodies (413) are counted too.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_body_bytes)
+    app.add_middleware(CrossSiteWrites)
     app.add_middleware(RequestMetrics)
+    app.add_middleware(NoSniff)  # outermost of ours: also on the 403s, 413s and 415s of the guards
     app.include_router(ops_router)
     app.include_router(bi_router)
     app.include_router(chat_router)

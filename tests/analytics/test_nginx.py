@@ -117,3 +117,10 @@ def test_tailnet_connections_serve_does_not_own_cannot_reach_nginx(upstream: int
     )
     [line] = access_log.read_bytes().splitlines()
     assert json.loads(line)["client"] == "100.101.2.20"
+
+
+def test_responses_through_nginx_carry_hsts(upstream: int, tmp_path: Path) -> None:
+    # serve answers over HTTPS only; HSTS keeps the browser from ever trying plain HTTP again.
+    with nginx(tmp_path / "nginx", upstream, tmp_path / "access.log", tmp_path) as web:
+        ok = httpx.get(f"{web.url}/")
+    assert ok.headers["strict-transport-security"] == "max-age=31536000"
