@@ -42,6 +42,14 @@ def plain_get_paths(schema: dict[str, Any]) -> dict[str, set[str]]:
     return found
 
 
+def _without_runtime_values(url: str) -> str:
+    """`/bi/weather/forecast?hours=` (the page appends the value as it runs) -> `/bi/weather/forecast`:
+    a parameter quoted without its value is left to the endpoint's default."""
+    path, _, query = url.partition("?")
+    kept = [part for part in query.split("&") if part and not part.endswith("=")]
+    return f"{path}?{'&'.join(kept)}" if kept else path
+
+
 def dashboard_paths(schema_paths: dict[str, set[str]], static_dir: Path = STATIC_DIR) -> list[str]:
     """The data URLs the dashboard page asks for, query included (`/bi/prices?hours=24`): URLs quoted in
     its HTML/JS whose path the schema serves as GET. Chat is measured by the chat benchmark instead."""
@@ -53,7 +61,7 @@ def dashboard_paths(schema_paths: dict[str, set[str]], static_dir: Path = STATIC
             continue
         pattern = r"""["'`](/[A-Za-z0-9_\-/]+(?:\?[A-Za-z0-9_=&%.\-]*)?)["'`]"""
         for match in re.finditer(pattern, page.read_text(errors="replace")):
-            literals.add(match.group(1))
+            literals.add(_without_runtime_values(match.group(1)))
     return sorted(
         url
         for url in literals
