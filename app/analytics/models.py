@@ -35,29 +35,36 @@ class DeviceOut(BaseModel):
     last_seen: datetime | None
     rx_bytes: int
     tx_bytes: int
-    key_expiry: datetime | None
+    key_expiry: datetime | None = Field(description="when the node key expires; null: never (disabled)")
     is_self: bool
+    subnet_routes: list[str] = Field(description="approved subnet routes the device advertises")
+    exit_node: bool = Field(description="an approved exit node")
+    version: str = Field(description="Tailscale version; tailscaled reports it for its own node only")
 
 
 class DevicesResponse(BaseModel):
     freshness: Freshness
     tailnet: str
     owner: str
-    counts: dict[str, int] = Field(description="devices per kind: own, tagged, shared-in, other-user")
+    counts: dict[str, int] = Field(
+        description="devices per kind: own, tagged, infrastructure, shared-in, other-user"
+    )
     devices: list[DeviceOut]
 
 
 class QuotaResponse(BaseModel):
     freshness: Freshness
-    owner: str
-    plan_limit: int
-    used: int
-    remaining: int
+    owner: str = Field(description="the owner's login; empty when the status cannot tell")
+    plan_limit: int = Field(description="users the plan allows (CF_ANALYTICS_PLAN_USER_LIMIT)")
+    owner_counted: bool = Field(description="the owner takes a seat (CF_ANALYTICS_PLAN_OWNER_TAKES_SEAT)")
+    used: int | None = Field(description="seats used; null when unknown (no tailnet data)")
+    lower_bound: bool = Field(description="users without visible devices may exist: at least `used`")
+    remaining: int | None
     over_limit: bool
-    level: QuotaLevel
+    level: QuotaLevel = Field(description="ok, warning, alert; unknown when there is no tailnet data")
     warning_at: float
     alert_at: float
-    users: list[str] = Field(description="logins that take a seat: users other than the owner")
+    users: list[str] = Field(description="logins that take a seat")
 
 
 class AccessLogEntry(BaseModel):

@@ -54,14 +54,16 @@ async def devices(ctx: Context, _viewer: Reader) -> DevicesResponse:
 
 @router.get("/quota-status", response_model=QuotaResponse, responses=FORBIDDEN)
 async def quota_status(ctx: Context, _viewer: Reader) -> QuotaResponse:
-    """Users other than the owner against the plan's limit (CF_ANALYTICS_PLAN_USER_LIMIT)."""
+    """Seats used against the plan's limit (CF_ANALYTICS_PLAN_USER_LIMIT); `unknown` without data."""
     view = await current_tailnet(ctx)
     seats = view.quota(ctx.settings)
     return QuotaResponse(
         freshness=Freshness.model_validate(view),
         owner=view.owner,
         plan_limit=seats.limit,
+        owner_counted=seats.owner_counted,
         used=seats.used,
+        lower_bound=seats.used is not None and view.seats_lower_bound(ctx.settings),
         remaining=seats.remaining,
         over_limit=seats.over_limit,
         level=seats.level,

@@ -55,7 +55,7 @@ async def store_snapshot(
                     owner_login=owner,
                     devices=len(devices),
                     online=sum(1 for d in devices if d.online),
-                    quota_used=quota.used,
+                    quota_used=quota.used or 0,
                 )
             )
         ).inserted_primary_key[0]
@@ -85,6 +85,9 @@ def _device_row(
         "last_seen": device.last_seen,
         "key_expiry": device.key_expiry,
         "is_self": device.is_self,
+        "subnet_routes": list(device.subnet_routes),
+        "exit_node": device.exit_node,
+        "version": device.version[:64],
         "rx_bytes": device.rx_bytes,
         "tx_bytes": device.tx_bytes,
         "rx_delta": _counter_delta(device.rx_bytes, previous[0] if previous else None),
@@ -180,6 +183,9 @@ async def latest_snapshot(db: Database) -> StoredSnapshot | None:
                 tx_bytes=int(row.tx_bytes),
                 key_expiry=row.key_expiry,
                 is_self=bool(row.is_self),
+                subnet_routes=tuple(row.subnet_routes or ()),
+                exit_node=bool(row.exit_node),
+                version=row.version,
             )
             for row in rows
         ]
@@ -195,5 +201,5 @@ def status_line(devices: Sequence[Device], quota: Quota) -> str:
     online = sum(1 for d in devices if d.online)
     return (
         f"tailnet: {len(devices)} devices ({online} online; {kinds}); "
-        f"users {quota.used}/{quota.limit} of the plan ({quota.level.value})"
+        f"users {'?' if quota.used is None else quota.used}/{quota.limit} of the plan ({quota.level.value})"
     )

@@ -13,7 +13,7 @@
   var TIMEOUT_MS = 10000;
   var PAGE_SIZE = 25;
 
-  var KIND_ORDER = ["own", "tagged", "shared-in", "other-user"];
+  var KIND_ORDER = ["own", "tagged", "infrastructure", "shared-in", "other-user"];
 
   var state = {
     days: 7,
@@ -145,7 +145,9 @@
     var d = result.data;
     showStale("quota-stale", d.freshness, t("stale.what_quota"));
     // No snapshot ever stored and tailscaled not answering: the count is not zero, it is unknown.
-    var unknown = d.freshness.source === "none";
+    var unknown = d.level === "unknown" || d.freshness.source === "none";
+    // Users whose devices this node cannot see are not counted: the figure is "at least".
+    var bound = !unknown && d.lower_bound === true;
     var gauge = document.getElementById("quota-gauge");
     var fillNode = document.getElementById("quota-fill");
     var levelNode = document.getElementById("quota-level");
@@ -159,7 +161,10 @@
       gauge.setAttribute("aria-valuetext", t("quota.unknown"));
     } else {
       gauge.setAttribute("aria-valuenow", String(d.used));
-      gauge.setAttribute("aria-valuetext", t("quota.of", { used: d.used, limit: d.plan_limit }));
+      gauge.setAttribute(
+        "aria-valuetext",
+        t(bound ? "quota.of_at_least" : "quota.of", { used: d.used, limit: d.plan_limit })
+      );
     }
     [
       [d.warning_at, "warn", t("quota.mark_warning", { n: count(d.warning_at) })],
@@ -174,12 +179,20 @@
     });
 
     document.getElementById("quota-used").textContent = unknown ? "?" : CF.num(d.used);
+    var boundNode = document.getElementById("quota-bound");
+    boundNode.hidden = !bound;
+    boundNode.textContent = bound ? "≥ " : "";
+    boundNode.title = bound ? t("quota.at_least") : "";
+    var boundWhy = document.getElementById("quota-bound-why");
+    boundWhy.hidden = !bound;
+    boundWhy.textContent = bound ? t("quota.lower_bound_why") : "";
     document.getElementById("quota-of").textContent = t("quota.of_plan", { limit: d.plan_limit });
     levelNode.className = "badge " + (unknown ? "neutral" : LEVEL_KIND[d.level]);
     levelNode.textContent = unknown ? t("quota.level_unknown") : t("quota.level_" + d.level);
     document.getElementById("quota-thresholds").textContent = unknown
       ? t("quota.unknown_why")
-      : t("quota.thresholds", { warning: count(d.warning_at), alert: count(d.alert_at) });
+      : t("quota.thresholds", { warning: count(d.warning_at), alert: count(d.alert_at) }) +
+        " " + t(d.owner_counted ? "quota.rule_owner_counted" : "quota.rule_owner_free");
     CF.fill(
       "quota-users",
       d.users.length ? [t("quota.counted"), " "].concat(d.users.map(function (u, i) { return [i ? ", " : "", CF.name(u)]; })) : null
