@@ -6,6 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.analytics.alerts import AlertKind
 from app.analytics.classify import DeviceKind, QuotaLevel
 
 
@@ -154,3 +155,27 @@ class UptimeResponse(BaseModel):
     snapshots: int
     devices: list[DeviceUptime]
     users_per_day: list[UsersDay]
+
+
+class AlertOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    kind: AlertKind
+    severity: str = Field(description="critical, warning or info")
+    subject: str = Field(description="the device's host name, the user's login, the log's path, or empty")
+    value: float | None = Field(
+        description="seats used (seats_*), minutes offline or stale, days left (key_expiring)"
+    )
+    at: datetime | None = Field(description="since when it holds; for key_expiring, when the key expires")
+
+
+class AlertThresholds(BaseModel):
+    new_device_hours: int
+    tagged_offline_minutes: int
+    key_expiry_days: int
+    access_log_stale_minutes: int
+
+
+class AlertsResponse(BaseModel):
+    alerts: list[AlertOut] = Field(description="what holds now, critical first")
+    thresholds: AlertThresholds = Field(description="CF_ANALYTICS_ALERT_* in effect")

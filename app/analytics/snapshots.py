@@ -19,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from app.analytics.classify import Device, DeviceKind, Quota
+from app.analytics.classify import HUMAN_KINDS, Device, DeviceKind, Quota
 from app.analytics.tables import devices as devices_table
 from app.analytics.tables import snapshot_devices, tailnet_snapshots
 from app.db import Database
@@ -192,6 +192,21 @@ async def latest_snapshot(db: Database) -> StoredSnapshot | None:
     return StoredSnapshot(
         taken_at=head.taken_at, owner=head.owner_login, tailnet=head.tailnet, devices=stored
     )
+
+
+async def first_seen_in(db: Database, devices: Sequence[Device]) -> tuple[int, int]:
+    """(devices, users) of `devices` that no earlier snapshot listed; (0, 0) before the first one,
+    which finds everything already there."""
+    async with db.connect() as conn:
+        known = await conn.execute(sa.select(devices_table.c.node_id, devices_table.c.user_login))
+        rows = known.all()
+    if not rows:
+        return 0, 0
+    node_ids = {row.node_id for row in rows}
+    logins = {row.user_login for row in rows}
+    new_devices = sum(1 for d in devices if d.node_id not in node_ids)
+    new_users = {d.user_login for d in devices if d.kind in HUMAN_KINDS and d.user_login not in logins}
+    return new_devices, len(new_users - {""})
 
 
 def status_line(devices: Sequence[Device], quota: Quota) -> str:
