@@ -212,3 +212,18 @@ async def test_seats_at_the_warning_level_fire_the_warning_alone(
         listed = (await http.get("/analytics/alerts")).json()["alerts"]
     assert [(a["kind"], a["value"]) for a in listed] == [("seats_warning", 3)]
     promtool_test(tmp_path, tailnet_series(scrape), {"TailnetSeatsWarning": [target(severity="warning")]})
+
+
+async def test_with_no_data_only_the_localapi_alert_fires_never_a_seat_alert(
+    tmp_path: Path, tailscaled: StandInTailscaled
+) -> None:
+    tailscaled.set_mode("down")
+    settings = settings_for(tmp_path, tailscaled, analytics_plan_user_limit=1)
+    async with running(settings) as app, client(app) as http:
+        scrape = (await http.get("/metrics")).text
+        listed = (await http.get("/analytics/alerts")).json()["alerts"]
+    assert "cf_tailnet_seats_used NaN" in scrape, "unknown, not 0 (which a limit of 1 would call ok)"
+    assert [a["kind"] for a in listed] == ["localapi_unreachable"]
+    promtool_test(
+        tmp_path, tailnet_series(scrape), {"TailnetLocalAPIUnreachable": [target(severity="critical")]}
+    )

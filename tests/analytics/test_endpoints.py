@@ -35,6 +35,7 @@ ENDPOINTS = [
     "/analytics/access-logs?hours=24",
     "/analytics/dashboard-usage?days=7",
     "/analytics/uptime?days=7",
+    "/analytics/alerts",
 ]
 
 
