@@ -60,8 +60,13 @@ setup_packages() {
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-    # The distribution starts the registry as a service on :5000; tests run their own.
-    if command -v systemctl >/dev/null 2>&1; then systemctl disable --now docker-registry prometheus >/dev/null 2>&1 || true; fi
+    # The distribution starts the registry as a service on :5000 and prometheus on :9090 (only its
+    # promtool is used); tests run their own registry.
+    if command -v systemctl >/dev/null 2>&1; then
+        for unit in docker-registry prometheus prometheus-node-exporter; do
+            systemctl disable --now "$unit" >/dev/null 2>&1 || true
+        done
+    fi
 }
 
 setup_dockerd() {
