@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 import yaml
+from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
 from app.analytics.jobs import ingest_access_log_job, snapshot_tailnet_job
@@ -45,6 +46,7 @@ ALERT_NAMES = {
     "TailnetUserJoined": "user_joined",
     "AccessLogStale": "access_log_stale",
 }
+JOIN_COUNTERS = ("cf_tailnet_device_joins_total", "cf_tailnet_user_joins_total")
 NEWCOMER = {
     "ID": "nPEDROxCNTRL",
     "PublicKey": "nodekey:cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd",
@@ -116,6 +118,14 @@ def promtool_test(
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def sample(metrics_text: str, name: str) -> float:
+    for family in text_string_to_metric_families(metrics_text):
+        for found in family.samples:
+            if found.name == name:
+                return float(found.value)
+    raise AssertionError(f"{name} is not on /metrics")
+
+
 def target(**labels: str) -> dict[str, str]:
     return {**TARGET, **labels}
 
@@ -160,6 +170,8 @@ async def test_every_alert_fires_from_the_apps_own_metrics(
             }
 
         edit_status(tailscaled, trouble)
+        # Read from the registry, not by a scrape: a scrape would keep this live status for 5 s.
+        before = {name: REGISTRY.get_sample_value(name) or 0.0 for name in JOIN_COUNTERS}
         await snapshot_tailnet_job(ctx(app))  # pedro and his phone join: 4 seats of 4
         settings.analytics_access_log_path.write_text(  # type: ignore[union-attr]
             log_line("/vpn", login="marta@chocolate.example", ago=timedelta(hours=3))
@@ -170,6 +182,8 @@ async def test_every_alert_fires_from_the_apps_own_metrics(
         listed = (await http.get("/analytics/alerts")).json()["alerts"]
 
     assert "cf_tailnet_localapi_up 0.0" in scrape
+    for counter in JOIN_COUNTERS:
+        assert sample(scrape, counter) - before[counter] == 1, counter
     assert "pedro" not in scrape and "marta" not in scrape, "/metrics is not for admins only: no names"
     promtool_test(
         tmp_path,
