@@ -44,6 +44,42 @@ INGESTION_LAST_SUCCESS = Gauge(
 )
 
 
+# Tailnet alerts (app/analytics/alerts.py; rules in ops/prometheus/alerts.yml). Refreshed on scrape.
+# Labels are opaque node ids only: /metrics is not limited to admins.
+TAILNET_LOCALAPI_UP = Gauge("cf_tailnet_localapi_up", "1 when the LocalAPI proxy and tailscaled answer")
+TAILNET_SEATS_USED = Gauge("cf_tailnet_seats_used", "seats of the plan used (NaN when unknown)")
+TAILNET_SEATS_LIMIT = Gauge("cf_tailnet_seats_limit", "seats the plan allows (CF_ANALYTICS_PLAN_USER_LIMIT)")
+TAILNET_SEATS_WARNING_AT = Gauge("cf_tailnet_seats_warning_at", "seats from which the quota is `warning`")
+TAILNET_SEATS_ALERT_AT = Gauge("cf_tailnet_seats_alert_at", "seats from which the quota is `alert`")
+TAILNET_DEVICES = Gauge("cf_tailnet_devices", "devices of the tailnet by class", ["kind"])
+TAILNET_NEW_DEVICES = Gauge(
+    "cf_tailnet_new_devices", "devices first seen within CF_ANALYTICS_ALERT_NEW_DEVICE_HOURS"
+)
+TAILNET_NEW_USERS = Gauge(
+    "cf_tailnet_new_users", "users first seen within CF_ANALYTICS_ALERT_NEW_DEVICE_HOURS"
+)
+TAILNET_DEVICE_JOINS = Counter("cf_tailnet_device_joins_total", "devices a snapshot found for the first time")
+TAILNET_USER_JOINS = Counter("cf_tailnet_user_joins_total", "users a snapshot found for the first time")
+TAILNET_TAGGED_OFFLINE = Gauge(
+    "cf_tailnet_tagged_node_offline_seconds", "seconds an offline tagged node was last seen ago", ["node_id"]
+)
+TAILNET_TAGGED_OFFLINE_ALERT = Gauge(
+    "cf_tailnet_tagged_node_offline_alert_seconds", "CF_ANALYTICS_ALERT_TAGGED_OFFLINE_MINUTES, in seconds"
+)
+TAILNET_KEY_EXPIRY = Gauge(
+    "cf_tailnet_node_key_expiry_seconds", "seconds until a node key expires (negative: expired)", ["node_id"]
+)
+TAILNET_KEY_EXPIRY_ALERT = Gauge(
+    "cf_tailnet_node_key_expiry_alert_seconds", "CF_ANALYTICS_ALERT_KEY_EXPIRY_DAYS, in seconds"
+)
+ACCESS_LOG_AGE = Gauge(
+    "cf_access_log_newest_line_age_seconds", "age of the newest stored access-log line (NaN: none, or off)"
+)
+ACCESS_LOG_STALE_ALERT = Gauge(
+    "cf_access_log_stale_alert_seconds", "CF_ANALYTICS_ALERT_ACCESS_LOG_STALE_MINUTES, in seconds"
+)
+
+
 class RequestMetrics:
     """ASGI middleware: count and time every HTTP request by its route template (bounded label values).
 

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app import __version__, metrics
 from app.analytics.access import is_analytics_reader
+from app.analytics.alerts import refresh_metrics as refresh_tailnet_metrics
 from app.bi import queries
 from app.context import AppContext, get_context
 from app.db import utc_now
@@ -226,9 +227,12 @@ async def version(ctx: Context) -> VersionResponse:
 
 @router.get("/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}})
 async def prometheus_metrics(ctx: Context) -> Response:
-    """Prometheus text format: requests, job runs and failures, ingestion lag (refreshed on scrape)."""
+    """Prometheus text format: requests, job runs and failures, ingestion lag, tailnet alerts' figures
+    (refreshed on scrape)."""
     with contextlib.suppress(Exception):  # a database outage must not hide the other metrics
         _record_lag(await queries.data_freshness(ctx.db, utc_now()))
+    with contextlib.suppress(Exception):
+        await refresh_tailnet_metrics(ctx)
     return metrics.metrics_response()
 
 

@@ -286,7 +286,18 @@ class Settings(BaseSettings):
     analytics_plan_user_limit: int = Field(
         default=6,
         ge=1,
-        description="users the Tailscale plan allows besides the owner (free plan: 3, later 6)",
+        description="users (seats) the Tailscale plan allows: the Personal plan allows 6 (it was 3); "
+        "https://tailscale.com/pricing",
+    )
+    analytics_plan_owner_takes_seat: bool = Field(
+        default=True,
+        description="the owner is one of the plan's users (Tailscale bills every user, the owner "
+        "included); false: the limit counts users besides the owner",
+    )
+    analytics_seats_every_user_visible: bool = Field(
+        default=False,
+        description="this node's ACL lets it see every user's devices, so the seat count is exact; "
+        "false: it is shown as a lower bound",
     )
     analytics_quota_warning_ratio: float = Field(
         default=0.8, gt=0, description="quota level `warning` from this fraction of the plan limit"
@@ -296,7 +307,8 @@ class Settings(BaseSettings):
     )
     analytics_tailnet_owner: str = Field(
         default="",
-        description="login of the tailnet owner; empty: the user of this node, else the first admin",
+        description="login of the tailnet owner; empty: found in the status (the tailnet's name, the "
+        "admin who owns the oldest device, this node's user)",
     )
     analytics_admins: list[str] = Field(
         default=[],
@@ -316,6 +328,20 @@ class Settings(BaseSettings):
     )
     analytics_status_log_interval_seconds: int = Field(
         default=3600, ge=1, description="a one-line tailnet status is logged this often"
+    )
+    analytics_alert_new_device_hours: int = Field(
+        default=24, ge=1, description="alert: a device or user first seen within this many hours"
+    )
+    analytics_alert_tagged_offline_minutes: int = Field(
+        default=30, ge=1, description="alert: a tagged node offline for longer than this"
+    )
+    analytics_alert_key_expiry_days: int = Field(
+        default=14, ge=1, description="alert: a node key that expires within this many days"
+    )
+    analytics_alert_access_log_stale_minutes: int = Field(
+        default=120,
+        ge=1,
+        description="alert: no new access-log line stored for this long (nginx or the log volume stopped)",
     )
     analytics_retention_days: int = Field(
         default=400, ge=1, description="requests and snapshots older than this are deleted (daily job)"

@@ -14,11 +14,12 @@ VENV="$ROOT/.venv"
 PYTHON="${PYTHON:-python3.11}"
 command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
 
-DEBIAN_PACKAGES=(docker.io socat nginx-light docker-registry apache2-utils chromium debootstrap wrk)
+DEBIAN_PACKAGES=(docker.io socat nginx-light docker-registry apache2-utils chromium debootstrap wrk prometheus)
 # Each package and the command that shows it is installed.
 declare -A PACKAGE_COMMAND=(
     [docker.io]=dockerd [socat]=socat [nginx-light]=nginx [docker-registry]=docker-registry
     [apache2-utils]=htpasswd [chromium]=chromium [debootstrap]=debootstrap [wrk]=wrk
+    [prometheus]=promtool
 )
 
 log() { printf '[setup] %s\n' "$*" >&2; }
@@ -59,8 +60,13 @@ setup_packages() {
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-    # The distribution starts the registry as a service on :5000; tests run their own.
-    if command -v systemctl >/dev/null 2>&1; then systemctl disable --now docker-registry >/dev/null 2>&1 || true; fi
+    # The distribution starts the registry as a service on :5000 and prometheus on :9090 (only its
+    # promtool is used); tests run their own registry.
+    if command -v systemctl >/dev/null 2>&1; then
+        for unit in docker-registry prometheus prometheus-node-exporter; do
+            systemctl disable --now "$unit" >/dev/null 2>&1 || true
+        done
+    fi
 }
 
 setup_dockerd() {

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import logging
 
+from app import metrics
 from app.analytics.accesslog import AccessLogIngester
 from app.analytics.classify import classify, quota, tailnet_owner
 from app.analytics.retention import prune_history
-from app.analytics.service import current_tailnet
-from app.analytics.snapshots import status_line, store_snapshot
+from app.analytics.service import current_tailnet, seat_rule
+from app.analytics.snapshots import first_seen_in, status_line, store_snapshot
 from app.context import AppContext
 from app.db import utc_now
 
@@ -26,13 +27,11 @@ async def snapshot_tailnet_job(ctx: AppContext) -> str:
     status = await ctx.tailnet.status(fresh=True)
     owner = tailnet_owner(status, settings.analytics_tailnet_owner, settings.analytics_admins)
     devices = classify(status, owner)
-    seats = quota(
-        devices,
-        settings.analytics_plan_user_limit,
-        settings.analytics_quota_warning_ratio,
-        settings.analytics_quota_alert_ratio,
-    )
+    seats = quota(devices, owner, seat_rule(settings))
     tailnet = status.current_tailnet.name if status.current_tailnet else ""
+    new_devices, new_users = await first_seen_in(ctx.db, devices)
+    metrics.TAILNET_DEVICE_JOINS.inc(new_devices)
+    metrics.TAILNET_USER_JOINS.inc(new_users)
     snapshot_id = await store_snapshot(ctx.db, utc_now(), tailnet, owner, devices, seats)
     return f"snapshot {snapshot_id}: {status_line(devices, seats)}"
 

@@ -50,18 +50,26 @@ class PeerStatus(_GoModel):
     tx_bytes: int = Field(default=0, alias="TxBytes")
     sharee_node: bool = Field(default=False, alias="ShareeNode")
     key_expiry: datetime | None = Field(default=None, alias="KeyExpiry")
+    created: datetime | None = Field(default=None, alias="Created")
+    # The approved routes the control plane gives the node: its own addresses, subnet routes and, for
+    # an exit node, 0.0.0.0/0 and ::/0 (tailscale ipn/ipnstate/ipnstate.go, PeerStatus.AllowedIPs).
+    allowed_ips: list[str] = Field(default_factory=list, alias="AllowedIPs")
+    # The subnet routes this node is the primary router for (PeerStatus.PrimaryRoutes).
+    primary_routes: list[str] = Field(default_factory=list, alias="PrimaryRoutes")
+    # True when the node offers to be an exit node and the offer is approved (PeerStatus.ExitNodeOption).
+    exit_node_option: bool = Field(default=False, alias="ExitNodeOption")
 
-    @field_validator("last_seen", "key_expiry", mode="before")
+    @field_validator("last_seen", "key_expiry", "created", mode="before")
     @classmethod
     def _never(cls, value: Any) -> Any:
         return _zero_time_is_none(value)
 
-    @field_validator("tags", "tailscale_ips", mode="before")
+    @field_validator("tags", "tailscale_ips", "allowed_ips", "primary_routes", mode="before")
     @classmethod
     def _null_list(cls, value: Any) -> Any:
         return [] if value is None else value
 
-    @field_validator("last_seen", "key_expiry")
+    @field_validator("last_seen", "key_expiry", "created")
     @classmethod
     def _utc(cls, value: datetime | None) -> datetime | None:
         if value is not None and value.tzinfo is None:

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.analytics.alerts import AlertKind
 from app.analytics.classify import DeviceKind, QuotaLevel
 
 
@@ -35,29 +36,36 @@ class DeviceOut(BaseModel):
     last_seen: datetime | None
     rx_bytes: int
     tx_bytes: int
-    key_expiry: datetime | None
+    key_expiry: datetime | None = Field(description="when the node key expires; null: never (disabled)")
     is_self: bool
+    subnet_routes: list[str] = Field(description="approved subnet routes the device advertises")
+    exit_node: bool = Field(description="an approved exit node")
+    version: str = Field(description="Tailscale version; tailscaled reports it for its own node only")
 
 
 class DevicesResponse(BaseModel):
     freshness: Freshness
     tailnet: str
     owner: str
-    counts: dict[str, int] = Field(description="devices per kind: own, tagged, shared-in, other-user")
+    counts: dict[str, int] = Field(
+        description="devices per kind: own, tagged, infrastructure, shared-in, other-user"
+    )
     devices: list[DeviceOut]
 
 
 class QuotaResponse(BaseModel):
     freshness: Freshness
-    owner: str
-    plan_limit: int
-    used: int
-    remaining: int
+    owner: str = Field(description="the owner's login; empty when the status cannot tell")
+    plan_limit: int = Field(description="users the plan allows (CF_ANALYTICS_PLAN_USER_LIMIT)")
+    owner_counted: bool = Field(description="the owner takes a seat (CF_ANALYTICS_PLAN_OWNER_TAKES_SEAT)")
+    used: int | None = Field(description="seats used; null when unknown (no tailnet data)")
+    lower_bound: bool = Field(description="users without visible devices may exist: at least `used`")
+    remaining: int | None
     over_limit: bool
-    level: QuotaLevel
+    level: QuotaLevel = Field(description="ok, warning, alert; unknown when there is no tailnet data")
     warning_at: float
     alert_at: float
-    users: list[str] = Field(description="logins that take a seat: users other than the owner")
+    users: list[str] = Field(description="logins that take a seat")
 
 
 class AccessLogEntry(BaseModel):
@@ -147,3 +155,27 @@ class UptimeResponse(BaseModel):
     snapshots: int
     devices: list[DeviceUptime]
     users_per_day: list[UsersDay]
+
+
+class AlertOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    kind: AlertKind
+    severity: str = Field(description="critical, warning or info")
+    subject: str = Field(description="the device's host name, the user's login, the log's path, or empty")
+    value: float | None = Field(
+        description="seats used (seats_*), minutes offline or stale, days left (key_expiring)"
+    )
+    at: datetime | None = Field(description="since when it holds; for key_expiring, when the key expires")
+
+
+class AlertThresholds(BaseModel):
+    new_device_hours: int
+    tagged_offline_minutes: int
+    key_expiry_days: int
+    access_log_stale_minutes: int
+
+
+class AlertsResponse(BaseModel):
+    alerts: list[AlertOut] = Field(description="what holds now, critical first")
+    thresholds: AlertThresholds = Field(description="CF_ANALYTICS_ALERT_* in effect")

@@ -9,10 +9,15 @@ from fastapi import APIRouter, Depends, Query
 from app.analytics import queries
 from app.analytics.access import Viewer, require_analytics_reader
 from app.analytics.accesslog import ingestion_totals
+from app.analytics.alerts import alerts as current_alerts
+from app.analytics.alerts import export_metrics, tailnet_health
 from app.analytics.classify import DeviceKind
 from app.analytics.models import (
     AccessLogEntry,
     AccessLogsResponse,
+    AlertOut,
+    AlertsResponse,
+    AlertThresholds,
     DashboardUsageResponse,
     DeviceOut,
     DevicesResponse,
@@ -54,14 +59,16 @@ async def devices(ctx: Context, _viewer: Reader) -> DevicesResponse:
 
 @router.get("/quota-status", response_model=QuotaResponse, responses=FORBIDDEN)
 async def quota_status(ctx: Context, _viewer: Reader) -> QuotaResponse:
-    """Users other than the owner against the plan's limit (CF_ANALYTICS_PLAN_USER_LIMIT)."""
+    """Seats used against the plan's limit (CF_ANALYTICS_PLAN_USER_LIMIT); `unknown` without data."""
     view = await current_tailnet(ctx)
     seats = view.quota(ctx.settings)
     return QuotaResponse(
         freshness=Freshness.model_validate(view),
         owner=view.owner,
         plan_limit=seats.limit,
+        owner_counted=seats.owner_counted,
         used=seats.used,
+        lower_bound=seats.used is not None and view.seats_lower_bound(ctx.settings),
         remaining=seats.remaining,
         over_limit=seats.over_limit,
         level=seats.level,
@@ -128,4 +135,21 @@ async def uptime(
         snapshots=history["snapshots"],
         devices=[DeviceUptime(**row) for row in history["devices"]],
         users_per_day=[UsersDay(**row) for row in history["users_per_day"]],
+    )
+
+
+@router.get("/alerts", response_model=AlertsResponse, responses=FORBIDDEN)
+async def alerts(ctx: Context, _viewer: Reader) -> AlertsResponse:
+    """The tailnet alerts that hold now: the events of ops/prometheus/alerts.yml, named."""
+    health = await tailnet_health(ctx)
+    export_metrics(health, ctx.settings)
+    settings = ctx.settings
+    return AlertsResponse(
+        alerts=[AlertOut.model_validate(alert) for alert in current_alerts(health, settings)],
+        thresholds=AlertThresholds(
+            new_device_hours=settings.analytics_alert_new_device_hours,
+            tagged_offline_minutes=settings.analytics_alert_tagged_offline_minutes,
+            key_expiry_days=settings.analytics_alert_key_expiry_days,
+            access_log_stale_minutes=settings.analytics_alert_access_log_stale_minutes,
+        ),
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from app.analytics.classify import Device, Quota, classify, quota, tailnet_owner
+from app.analytics.classify import Device, Quota, SeatRule, classify, quota, tailnet_owner, unknown_quota
 from app.analytics.localapi import LocalAPIError
 from app.analytics.snapshots import latest_snapshot
 from app.context import AppContext
@@ -27,12 +27,25 @@ class TailnetView:
     error: str | None
 
     def quota(self, settings: Settings) -> Quota:
-        return quota(
-            self.devices,
-            settings.analytics_plan_user_limit,
-            settings.analytics_quota_warning_ratio,
-            settings.analytics_quota_alert_ratio,
-        )
+        """The seats; level `unknown` when there is no data at all (never "ok")."""
+        if self.source == "none":
+            return unknown_quota(seat_rule(settings))
+        return quota(self.devices, self.owner, seat_rule(settings))
+
+    def seats_lower_bound(self, settings: Settings) -> bool:
+        """True when users may exist that this view cannot show: users whose devices this node's ACL
+        hides (unless CF_ANALYTICS_SEATS_EVERY_USER_VISIBLE), or any who joined since a stale snapshot."""
+        return self.stale or not settings.analytics_seats_every_user_visible
+
+
+def seat_rule(settings: Settings) -> SeatRule:
+    """The plan's seat rule from the settings (CF_ANALYTICS_PLAN_*, CF_ANALYTICS_QUOTA_*)."""
+    return SeatRule(
+        limit=settings.analytics_plan_user_limit,
+        owner_takes_seat=settings.analytics_plan_owner_takes_seat,
+        warning_ratio=settings.analytics_quota_warning_ratio,
+        alert_ratio=settings.analytics_quota_alert_ratio,
+    )
 
 
 async def current_tailnet(ctx: AppContext) -> TailnetView:

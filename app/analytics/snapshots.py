@@ -19,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from app.analytics.classify import Device, DeviceKind, Quota
+from app.analytics.classify import HUMAN_KINDS, Device, DeviceKind, Quota
 from app.analytics.tables import devices as devices_table
 from app.analytics.tables import snapshot_devices, tailnet_snapshots
 from app.db import Database
@@ -55,7 +55,7 @@ async def store_snapshot(
                     owner_login=owner,
                     devices=len(devices),
                     online=sum(1 for d in devices if d.online),
-                    quota_used=quota.used,
+                    quota_used=quota.used or 0,
                 )
             )
         ).inserted_primary_key[0]
@@ -85,6 +85,9 @@ def _device_row(
         "last_seen": device.last_seen,
         "key_expiry": device.key_expiry,
         "is_self": device.is_self,
+        "subnet_routes": list(device.subnet_routes),
+        "exit_node": device.exit_node,
+        "version": device.version[:64],
         "rx_bytes": device.rx_bytes,
         "tx_bytes": device.tx_bytes,
         "rx_delta": _counter_delta(device.rx_bytes, previous[0] if previous else None),
@@ -180,12 +183,30 @@ async def latest_snapshot(db: Database) -> StoredSnapshot | None:
                 tx_bytes=int(row.tx_bytes),
                 key_expiry=row.key_expiry,
                 is_self=bool(row.is_self),
+                subnet_routes=tuple(row.subnet_routes or ()),
+                exit_node=bool(row.exit_node),
+                version=row.version,
             )
             for row in rows
         ]
     return StoredSnapshot(
         taken_at=head.taken_at, owner=head.owner_login, tailnet=head.tailnet, devices=stored
     )
+
+
+async def first_seen_in(db: Database, devices: Sequence[Device]) -> tuple[int, int]:
+    """(devices, users) of `devices` that no earlier snapshot listed; (0, 0) before the first one,
+    which finds everything already there."""
+    async with db.connect() as conn:
+        known = await conn.execute(sa.select(devices_table.c.node_id, devices_table.c.user_login))
+        rows = known.all()
+    if not rows:
+        return 0, 0
+    node_ids = {row.node_id for row in rows}
+    logins = {row.user_login for row in rows}
+    new_devices = sum(1 for d in devices if d.node_id not in node_ids)
+    new_users = {d.user_login for d in devices if d.kind in HUMAN_KINDS and d.user_login not in logins}
+    return new_devices, len(new_users - {""})
 
 
 def status_line(devices: Sequence[Device], quota: Quota) -> str:
@@ -195,5 +216,5 @@ def status_line(devices: Sequence[Device], quota: Quota) -> str:
     online = sum(1 for d in devices if d.online)
     return (
         f"tailnet: {len(devices)} devices ({online} online; {kinds}); "
-        f"users {quota.used}/{quota.limit} of the plan ({quota.level.value})"
+        f"users {'?' if quota.used is None else quota.used}/{quota.limit} of the plan ({quota.level.value})"
     )

@@ -7,6 +7,7 @@ every device ever seen, and every request nginx logged, with its user and device
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from app.db import Migration, UTCDateTime, create_tables, metadata
 
@@ -19,7 +20,7 @@ tailnet_snapshots = sa.Table(
     sa.Column("owner_login", sa.String(200), nullable=False, server_default=""),
     sa.Column("devices", sa.Integer, nullable=False),
     sa.Column("online", sa.Integer, nullable=False),
-    sa.Column("quota_used", sa.Integer, nullable=False, doc="distinct users other than the owner"),
+    sa.Column("quota_used", sa.Integer, nullable=False, doc="seats used under the plan's rule then"),
 )
 
 snapshot_devices = sa.Table(
@@ -45,6 +46,9 @@ snapshot_devices = sa.Table(
     sa.Column("last_seen", UTCDateTime, nullable=True),
     sa.Column("key_expiry", UTCDateTime, nullable=True),
     sa.Column("is_self", sa.Boolean, nullable=False),
+    sa.Column("subnet_routes", sa.JSON, nullable=False, server_default="[]", doc="approved subnet routes"),
+    sa.Column("exit_node", sa.Boolean, nullable=False, server_default=sa.false(), doc="approved exit node"),
+    sa.Column("version", sa.String(64), nullable=False, server_default="", doc="Tailscale version (Self)"),
     sa.Column("rx_bytes", sa.BigInteger, nullable=False, doc="tailscaled's counter (resets on restart)"),
     sa.Column("tx_bytes", sa.BigInteger, nullable=False),
     sa.Column("rx_delta", sa.BigInteger, nullable=False, doc="bytes received since the previous snapshot"),
@@ -97,10 +101,21 @@ access_requests = sa.Table(
     sa.Column("request_id", sa.String(64), nullable=False, server_default=""),
 )
 
+
+def _add_device_route_columns(conn: Connection) -> None:
+    """Add the columns a database made by migration 1 lacks (a new one has them from its tables)."""
+    present = {column["name"] for column in sa.inspect(conn).get_columns(snapshot_devices.name)}
+    for column in ("subnet_routes", "exit_node", "version"):
+        if column not in present:
+            ddl = sa.schema.CreateColumn(snapshot_devices.c[column]).compile(dialect=conn.dialect)
+            conn.execute(sa.text(f"ALTER TABLE {snapshot_devices.name} ADD COLUMN {ddl}"))
+
+
 MIGRATIONS: list[Migration] = [
     Migration(
         1,
         "tailnet snapshots and devices, access-log state and requests",
         create_tables(tailnet_snapshots, snapshot_devices, devices, access_log_state, access_requests),
     ),
+    Migration(2, "routes, exit node and version of each device in a snapshot", _add_device_route_columns),
 ]

@@ -35,6 +35,7 @@ ENDPOINTS = [
     "/analytics/access-logs?hours=24",
     "/analytics/dashboard-usage?days=7",
     "/analytics/uptime?days=7",
+    "/analytics/alerts",
 ]
 
 
@@ -140,7 +141,7 @@ async def test_local_access_is_a_setting_for_machines_without_a_tailnet(
             assert (await remote.get("/analytics/devices")).status_code == 403
 
 
-async def test_devices_of_all_four_kinds_and_the_quota_are_shown_live(
+async def test_devices_of_every_kind_and_the_quota_are_shown_live(
     tmp_path: Path, tailscaled: StandInTailscaled
 ) -> None:
     async with (
@@ -158,13 +159,18 @@ async def test_devices_of_all_four_kinds_and_the_quota_are_shown_live(
         "taken_at": devices["freshness"]["taken_at"],
         "error": None,
     }
-    assert devices["counts"] == {"own": 2, "tagged": 3, "shared-in": 1, "other-user": 2}
-    assert devices["owner"] == ADMIN, "this node is tagged, so the first admin is taken as the owner"
+    assert devices["counts"] == {"own": 2, "tagged": 3, "infrastructure": 0, "shared-in": 1, "other-user": 2}
+    assert devices["owner"] == ADMIN, "this node is tagged: the admin who owns devices here is the owner"
     hostile = next(d for d in devices["devices"] if d["user_login"] == "luis@chocolate.example")
     assert hostile["host_name"] == "<img src=x onerror=alert(1)>", "names are data, returned verbatim as JSON"
-    assert (quota["used"], quota["plan_limit"], quota["remaining"]) == (2, 3, 1)
-    assert quota["users"] == ["ana@chocolate.example", "luis@chocolate.example"]
-    assert quota["level"] == "warning"
+    assert (quota["used"], quota["plan_limit"], quota["remaining"]) == (3, 3, 0)
+    assert quota["users"] == ["ana@chocolate.example", "luis@chocolate.example", ADMIN]
+    assert quota["level"] == "alert" and quota["owner_counted"] is True
+    assert quota["lower_bound"] is True, "users whose devices this node cannot see may exist"
+    prod = next(d for d in devices["devices"] if d["is_self"])
+    assert prod["version"] == "1.76.6-t1d2c3b4a5-g0123456789ab"
+    laptop = next(d for d in devices["devices"] if d["host_name"] == "marta-laptop")
+    assert laptop["key_expiry"] == "2027-03-01T08:10:00Z" and laptop["subnet_routes"] == []
 
 
 @pytest.mark.parametrize("mode", ["down", "slow", "garbage"])
@@ -183,8 +189,9 @@ async def test_a_failing_sidecar_gives_the_last_snapshot_flagged_stale_quickly(
     body = first.json()
     assert body["freshness"]["stale"] is True and body["freshness"]["source"] == "snapshot"
     assert body["freshness"]["age_seconds"] is not None and body["freshness"]["error"]
-    assert body["counts"] == {"own": 2, "tagged": 3, "shared-in": 1, "other-user": 2}
-    assert again.json()["used"] == 2 and again.json()["freshness"]["stale"] is True
+    assert body["counts"] == {"own": 2, "tagged": 3, "infrastructure": 0, "shared-in": 1, "other-user": 2}
+    assert again.json()["used"] == 3 and again.json()["freshness"]["stale"] is True
+    assert again.json()["lower_bound"] is True, "users may have joined since the snapshot"
     assert elapsed < 4.0, "the stand-in answers after 5 s in slow mode; the app must not wait for it"
     assert len(tailscaled.requests()) == asked, "after a failure the LocalAPI is left alone for a while"
 
@@ -197,6 +204,42 @@ async def test_before_any_snapshot_a_failing_sidecar_gives_an_empty_answer_not_a
         response = await http.get("/analytics/devices")
     assert response.status_code == 200
     assert response.json()["freshness"]["source"] == "none" and response.json()["devices"] == []
+
+
+async def test_with_no_tailnet_data_the_quota_is_unknown_not_ok(
+    tmp_path: Path, tailscaled: StandInTailscaled
+) -> None:
+    tailscaled.set_mode("down")
+    async with running(settings_for(tmp_path, tailscaled)) as app, client(app) as http:
+        quota = (await http.get("/analytics/quota-status")).json()
+    assert quota["freshness"]["source"] == "none"
+    assert (quota["level"], quota["used"], quota["remaining"], quota["users"]) == ("unknown", None, None, [])
+    assert quota["lower_bound"] is False and quota["over_limit"] is False
+
+
+async def test_an_untagged_router_keeps_its_seat_free_and_shows_its_routes_after_a_snapshot(
+    tmp_path: Path, tailscaled: StandInTailscaled
+) -> None:
+    def ana_routes_the_office(status: dict[str, Any]) -> None:
+        ana = peer_named(status, "ana-thinkpad")
+        ana["AllowedIPs"] = [*ana["AllowedIPs"], "192.168.50.0/24", "0.0.0.0/0", "::/0"]
+        ana["PrimaryRoutes"] = ["192.168.50.0/24"]
+        ana["ExitNodeOption"] = True
+
+    edit_status(tailscaled, ana_routes_the_office)
+    async with running(settings_for(tmp_path, tailscaled)) as app, client(app) as http:
+        await snapshot_tailnet_job(ctx(app))
+        tailscaled.set_mode("down")
+        devices = (await http.get("/analytics/devices")).json()
+        quota = (await http.get("/analytics/quota-status")).json()
+    assert devices["freshness"]["source"] == "snapshot"
+    router = next(d for d in devices["devices"] if d["host_name"] == "ana-thinkpad")
+    assert (router["kind"], router["subnet_routes"], router["exit_node"]) == (
+        "infrastructure",
+        ["192.168.50.0/24"],
+        True,
+    )
+    assert "ana@chocolate.example" not in quota["users"] and quota["used"] == 2
 
 
 async def test_uptime_traffic_and_users_over_time_come_from_the_snapshots(

@@ -113,3 +113,41 @@ def test_stale_tailnet_data_is_marked_with_its_age(
     expect(stale).to_contain_text(re.compile(r"Stale: the device list is \d+ (s|min|h|d) old"))
     expect(page.locator("#devices tbody tr").first).to_be_visible()
     page.screenshot(path=str(screenshots_dir / "vpn-stale.png"), full_page=True)
+
+
+def test_devices_show_key_expiry_routes_exit_nodes_os_and_version(
+    app_stack: Stack, admin_context: BrowserContext
+) -> None:
+    watched = open_page(admin_context)
+    page = watched.page
+    page.goto(f"{app_stack.url}/vpn")
+    page.wait_for_selector(LOADED)
+
+    header = page.locator("table[data-class=tagged] thead").first
+    for column in ("Key expiry", "Routes", "OS · version"):
+        expect(header).to_contain_text(column)
+    prod = page.locator("#devices tr[data-device=prod]")
+    expect(prod).to_contain_text("linux · 1.76.6")
+    assert prod.locator("span[title^='1.76.6-t1d2c3b4a5']").count() == 1, "the full version is its title"
+    expect(prod).to_contain_text("never"), "a tagged server's key does not expire"
+    expect(page.locator("#devices tr[data-device=git] td.routes")).to_have_text("10.20.0.0/24")
+    expect(page.locator("#devices tr[data-device=dev] td.routes")).to_have_text("exit node")
+    expect(page.locator("#devices tr[data-device=marta-laptop]")).to_contain_text("1 Mar")
+    expect(page.locator("#alerts li").first).to_be_visible()
+    assert page.locator("#alerts li[data-alert=localapi_unreachable]").count() == 0
+    assert watched.errors == [] and watched.console_errors == []
+
+
+def test_alerts_are_listed_when_the_localapi_is_down(
+    degraded_stack: Stack, admin_context: BrowserContext
+) -> None:
+    watched = open_page(admin_context)
+    page = watched.page
+    page.goto(f"{degraded_stack.url}/vpn")
+    page.wait_for_selector(LOADED)
+
+    alert = page.locator("#alerts li[data-alert=localapi_unreachable]")
+    expect(alert).to_contain_text("The LocalAPI proxy does not answer")
+    expect(alert.locator(".badge")).to_have_text("critical")
+    expect(page.locator("#alerts-thresholds")).to_contain_text("offline for more than 30 min")
+    assert watched.errors == [] and watched.console_errors == []

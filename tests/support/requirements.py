@@ -21,6 +21,7 @@ SERVICE_CHECKS: dict[str, tuple[Callable[[], bool], str]] = {
     "registry": (_has_commands("docker-registry", "htpasswd"), "Debian's docker-registry and apache2-utils"),
     "socat": (_has_commands("socat"), "Debian's socat"),
     "nginx": (_has_commands("nginx"), "Debian's nginx-light"),
+    "promtool": (_has_commands("promtool"), "promtool from Debian's prometheus"),
     "browser": (lambda: Path("/usr/bin/chromium").exists(), "Debian's chromium at /usr/bin/chromium"),
 }
 

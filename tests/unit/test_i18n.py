@@ -9,6 +9,7 @@ from typing import get_args
 
 import pytest
 
+from app.analytics.alerts import SEVERITY, AlertKind
 from app.analytics.classify import DeviceKind, QuotaLevel
 from app.bi.queries import ComfortStatus
 from app.chat.client import FailureKind
@@ -49,6 +50,8 @@ def _keys_built_from_data() -> set[str]:
         | {f"weather.comfort_{c}" for c in get_args(ComfortStatus)}
         | {f"devices.kind_{kind.value.replace('-', '_')}" for kind in DeviceKind}
         | {f"quota.level_{level.value}" for level in QuotaLevel}
+        | {f"alerts.kind_{kind.value}" for kind in AlertKind}
+        | {f"alerts.severity_{severity}" for severity in SEVERITY.values()}
         | {f"period.label_{p}" for p in ("today", "tomorrow", "7d", "30d", "custom")}
         | {f"chat.failure_{kind}" for kind in get_args(FailureKind)}
         | {"chat.failure_other"}

@@ -640,6 +640,7 @@
     toDate: toDate,
     time: time,
     dateTime: dateTime,
+    shortDate: shortDate,
     ago: ago,
     fetchJSON: fetchJSON,
     errorText: errorText,

@@ -13,7 +13,7 @@
   var TIMEOUT_MS = 10000;
   var PAGE_SIZE = 25;
 
-  var KIND_ORDER = ["own", "tagged", "shared-in", "other-user"];
+  var KIND_ORDER = ["own", "tagged", "infrastructure", "shared-in", "other-user"];
 
   var state = {
     days: 7,
@@ -59,7 +59,33 @@
 
   /* ---- devices ------------------------------------------------------------------------------- */
 
-  var DEVICE_COLUMNS = ["devices.col_device", "devices.col_user", "devices.col_state", "devices.col_os", "devices.col_last_seen", "devices.col_traffic"];
+  var DEVICE_COLUMNS = [
+    "devices.col_device", "devices.col_user", "devices.col_state", "devices.col_os", "devices.col_last_seen",
+    "devices.col_key_expiry", "devices.col_routes", "devices.col_traffic",
+  ];
+  var DEVICE_COL_CLASSES = ["c-name", "c-name", "c-state", "c-os", "c-time", "c-time", "c-routes", "c-traffic"];
+
+  /** "linux · 1.94.1": tailscaled reports the version of its own node only (full version as title). */
+  function osAndVersion(d) {
+    if (!d.version) return CF.name(d.os);
+    var short = d.version.split("-")[0];
+    return CF.el("span", { title: d.version }, CF.name(d.os), " · " + short);
+  }
+
+  /** The key's expiry date; "never" when expiry is disabled, "expired" once past. */
+  function keyExpiry(d) {
+    if (!d.key_expiry) return t("devices.key_never");
+    var when = CF.toDate(d.key_expiry);
+    if (when && when.getTime() < Date.now()) return CF.el("span", { className: "badge bad" }, t("devices.key_expired"));
+    return CF.el("span", { title: CF.dateTime(d.key_expiry) }, CF.shortDate(d.key_expiry));
+  }
+
+  /** Subnet routes, and "exit node" when it is one; a dash when neither. */
+  function routes(d) {
+    var parts = d.subnet_routes.slice();
+    if (d.exit_node) parts.push(t("devices.exit_node"));
+    return parts.length ? CF.name(parts.join(", ")) : "—";
+  }
 
   function deviceRow(d) {
     var who = d.tags.length ? d.tags.join(", ") : d.user_login;
@@ -75,8 +101,10 @@
         CF.el("span", { className: "dot " + (online ? "online" : "offline"), "aria-hidden": "true" }),
         t(online ? "devices.online" : "devices.offline")
       ),
-      CF.el("td", { "data-label": t("devices.col_os") }, CF.name(d.os)),
+      CF.el("td", { "data-label": t("devices.col_os") }, osAndVersion(d)),
       CF.el("td", { "data-label": t("devices.col_last_seen") }, online ? t("devices.now") : CF.ago(d.last_seen)),
+      CF.el("td", { "data-label": t("devices.col_key_expiry") }, keyExpiry(d)),
+      CF.el("td", { className: "routes", "data-label": t("devices.col_routes") }, routes(d)),
       CF.el("td", { className: "num", "data-label": t("devices.col_traffic") }, CF.bytes(d.rx_bytes) + " / " + CF.bytes(d.tx_bytes))
     );
   }
@@ -110,7 +138,7 @@
               CF.el(
                 "colgroup",
                 null,
-                ["c-name", "c-name", "c-state", "c-os", "c-time", "c-traffic"].map(function (c) { return CF.el("col", { className: c }); })
+                DEVICE_COL_CLASSES.map(function (c) { return CF.el("col", { className: c }); })
               ),
               CF.el(
                 "thead",
@@ -119,7 +147,7 @@
                   "tr",
                   null,
                   DEVICE_COLUMNS.map(function (key, i) {
-                    return CF.el("th", { scope: "col", className: i === 5 ? "num" : null }, t(key));
+                    return CF.el("th", { scope: "col", className: i === DEVICE_COLUMNS.length - 1 ? "num" : null }, t(key));
                   })
                 )
               ),
@@ -129,6 +157,48 @@
         ];
       })
     );
+  }
+
+  /* ---- alerts -------------------------------------------------------------------------------- */
+
+  var SEVERITY_BADGE = { critical: "bad", warning: "warn", info: "info" };
+  var SUBJECT = "\u0000";
+
+  /** The alert's sentence, its subject (a host name, a login: data) shown as an isolated name. */
+  function alertText(a) {
+    var params = { subject: SUBJECT, value: CF.isNum(a.value) ? CF.num(a.value) : "" };
+    var expired = a.kind === "key_expiring" && CF.isNum(a.value) && a.value < 0;
+    var text = expired ? t("alerts.key_expired", params) : t("alerts.kind_" + a.kind, params);
+    var nodes = [];
+    text.split(SUBJECT).forEach(function (part, i) {
+      if (i) nodes.push(CF.name(a.subject));
+      if (part) nodes.push(part);
+    });
+    return nodes;
+  }
+
+  function alertItem(a) {
+    var at = a.at ? CF.el("span", { className: "muted" }, " · " + CF.dateTime(a.at)) : null;
+    return CF.el(
+      "li",
+      { "data-alert": a.kind },
+      CF.el("span", { className: "badge " + SEVERITY_BADGE[a.severity] }, t("alerts.severity_" + a.severity)),
+      " ",
+      alertText(a),
+      at
+    );
+  }
+
+  function renderAlerts(result) {
+    if (cardError("alerts-error", result)) return;
+    var d = result.data;
+    CF.fill("alerts", d.alerts.length ? d.alerts.map(alertItem) : CF.el("li", { className: "muted" }, t("alerts.none")));
+    document.getElementById("alerts-thresholds").textContent = t("alerts.thresholds", {
+      hours: d.thresholds.new_device_hours,
+      minutes: d.thresholds.tagged_offline_minutes,
+      days: d.thresholds.key_expiry_days,
+      stale: d.thresholds.access_log_stale_minutes,
+    });
   }
 
   /* ---- quota --------------------------------------------------------------------------------- */
@@ -145,7 +215,9 @@
     var d = result.data;
     showStale("quota-stale", d.freshness, t("stale.what_quota"));
     // No snapshot ever stored and tailscaled not answering: the count is not zero, it is unknown.
-    var unknown = d.freshness.source === "none";
+    var unknown = d.level === "unknown" || d.freshness.source === "none";
+    // Users whose devices this node cannot see are not counted: the figure is "at least".
+    var bound = !unknown && d.lower_bound === true;
     var gauge = document.getElementById("quota-gauge");
     var fillNode = document.getElementById("quota-fill");
     var levelNode = document.getElementById("quota-level");
@@ -159,7 +231,10 @@
       gauge.setAttribute("aria-valuetext", t("quota.unknown"));
     } else {
       gauge.setAttribute("aria-valuenow", String(d.used));
-      gauge.setAttribute("aria-valuetext", t("quota.of", { used: d.used, limit: d.plan_limit }));
+      gauge.setAttribute(
+        "aria-valuetext",
+        t(bound ? "quota.of_at_least" : "quota.of", { used: d.used, limit: d.plan_limit })
+      );
     }
     [
       [d.warning_at, "warn", t("quota.mark_warning", { n: count(d.warning_at) })],
@@ -174,12 +249,20 @@
     });
 
     document.getElementById("quota-used").textContent = unknown ? "?" : CF.num(d.used);
+    var boundNode = document.getElementById("quota-bound");
+    boundNode.hidden = !bound;
+    boundNode.textContent = bound ? "≥ " : "";
+    boundNode.title = bound ? t("quota.at_least") : "";
+    var boundWhy = document.getElementById("quota-bound-why");
+    boundWhy.hidden = !bound;
+    boundWhy.textContent = bound ? t("quota.lower_bound_why") : "";
     document.getElementById("quota-of").textContent = t("quota.of_plan", { limit: d.plan_limit });
     levelNode.className = "badge " + (unknown ? "neutral" : LEVEL_KIND[d.level]);
     levelNode.textContent = unknown ? t("quota.level_unknown") : t("quota.level_" + d.level);
     document.getElementById("quota-thresholds").textContent = unknown
       ? t("quota.unknown_why")
-      : t("quota.thresholds", { warning: count(d.warning_at), alert: count(d.alert_at) });
+      : t("quota.thresholds", { warning: count(d.warning_at), alert: count(d.alert_at) }) +
+        " " + t(d.owner_counted ? "quota.rule_owner_counted" : "quota.rule_owner_free");
     CF.fill(
       "quota-users",
       d.users.length ? [t("quota.counted"), " "].concat(d.users.map(function (u, i) { return [i ? ", " : "", CF.name(u)]; })) : null
@@ -372,6 +455,7 @@
     return Promise.all([
       get("/analytics/devices").then(renderDevices),
       get("/analytics/quota-status").then(renderQuota),
+      get("/analytics/alerts").then(renderAlerts),
       refreshPeriod(),
       loadLogs(),
     ]).then(function () {
@@ -381,7 +465,7 @@
   }
 
   function start() {
-    CF.loading(["quota-used", "devices", "usage-chart", "usage-users", "usage-paths", "uptime", "logs-rows", "updated-at"]);
+    CF.loading(["alerts", "quota-used", "devices", "usage-chart", "usage-users", "usage-paths", "uptime", "logs-rows", "updated-at"]);
     document.getElementById("period-days").addEventListener("change", function (event) {
       state.days = Number(event.target.value) || 7;
       refreshPeriod();
