@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tests.support.docker import engine_available
+from tests.support.postgres import server_bin_dir
 
 
 def _has_commands(*names: str) -> Callable[[], bool]:
@@ -22,6 +23,7 @@ SERVICE_CHECKS: dict[str, tuple[Callable[[], bool], str]] = {
     "socat": (_has_commands("socat"), "Debian's socat"),
     "nginx": (_has_commands("nginx"), "Debian's nginx-light"),
     "browser": (lambda: Path("/usr/bin/chromium").exists(), "Debian's chromium at /usr/bin/chromium"),
+    "postgresql": (lambda: server_bin_dir() is not None, "Debian's postgresql (/usr/lib/postgresql/*/bin)"),
 }
 
 
