@@ -75,7 +75,8 @@ def install_error_handlers(app: FastAPI, settings: Settings) -> None:
             return JSONResponse(
                 status_code=503,
                 content={
-                    "detail": "the database cannot be reached right now (restarting?); nothing was stored: "
+                    "detail": "no connection to the database right now (the server is restarting, or all "
+                    "CF_DB_POOL_SIZE + CF_DB_POOL_MAX_OVERFLOW connections are busy); nothing was stored: "
                     f"retry in {unavailable_retry_after} s"
                 },
                 headers={"Retry-After": unavailable_retry_after},

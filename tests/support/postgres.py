@@ -29,6 +29,9 @@ from tests.support.services import LOOPBACK, free_port, port_answers, wait_until
 
 #: The database role the tests (and the app under test) connect as; superuser of the cluster.
 ROLE = "cf"
+#: The server's default TimeZone: the factory's, as a server set up in Spain would have it. The app must
+#: give the same answers as on SQLite (which knows no zones), so it may not depend on this.
+SERVER_TIMEZONE = "Europe/Madrid"
 #: Accounts the server may run as when the tests run as root: Debian's, else one made for the tests.
 SERVER_ACCOUNTS = ("postgres", "cfpg")
 
@@ -109,7 +112,8 @@ class PostgresCluster:
     def start(self) -> None:
         options = (
             f"-c listen_addresses={LOOPBACK} -c port={self.port} -c unix_socket_directories={self.root} "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 "
+            f"-c timezone={SERVER_TIMEZONE}"
         )
         self._run(
             str(self.bin_dir / "pg_ctl"),
