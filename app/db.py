@@ -181,14 +181,41 @@ MAX_RETRYING_WRITES = 1000
 
 @dataclass(frozen=True)
 class PoolLimits:
-    """The PostgreSQL connection pool of one process (the `CF_DB_POOL_*` settings; SQLite ignores it)."""
+    """The PostgreSQL connection pool of one process: the `CF_DB_POOL_*` and `CF_DB_*_TIMEOUT_SECONDS`
+    settings (app/settings.py documents each); SQLite ignores it."""
 
-    size: int = 5
-    max_overflow: int = 5
-    timeout_seconds: float = 10.0
-    recycle_seconds: float = 1800.0
-    connect_timeout_seconds: float = 5.0
-    command_timeout_seconds: float = 30.0
+    size: int
+    max_overflow: int
+    timeout_seconds: float
+    recycle_seconds: float
+    connect_timeout_seconds: float
+    command_timeout_seconds: float
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> PoolLimits:
+        return cls(
+            size=settings.db_pool_size,
+            max_overflow=settings.db_pool_max_overflow,
+            timeout_seconds=settings.db_pool_timeout_seconds,
+            recycle_seconds=settings.db_pool_recycle_seconds,
+            connect_timeout_seconds=settings.db_connect_timeout_seconds,
+            command_timeout_seconds=settings.db_command_timeout_seconds,
+        )
+
+    @classmethod
+    def defaults(cls) -> PoolLimits:
+        """The settings' defaults, whatever this process's environment says."""
+        from app.settings import Settings
+
+        fields = Settings.model_fields
+        return cls(
+            size=fields["db_pool_size"].default,
+            max_overflow=fields["db_pool_max_overflow"].default,
+            timeout_seconds=fields["db_pool_timeout_seconds"].default,
+            recycle_seconds=fields["db_pool_recycle_seconds"].default,
+            connect_timeout_seconds=fields["db_connect_timeout_seconds"].default,
+            command_timeout_seconds=fields["db_command_timeout_seconds"].default,
+        )
 
 
 class Database:
@@ -204,7 +231,7 @@ class Database:
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
             connect_args["timeout"] = busy_timeout_ms / 1000
         elif parsed.get_backend_name() == "postgresql":
-            pool = pool or PoolLimits()
+            pool = pool or PoolLimits.defaults()
             # asyncpg.connect(): `timeout` bounds opening a connection, `command_timeout` each statement,
             # and `server_settings` are sent at start-up: the session's TimeZone is UTC whatever the
             # server's default, so date_trunc/date() on timestamptz columns group by UTC as on SQLite
@@ -237,15 +264,7 @@ class Database:
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
         """The app's database as its settings describe it (URL, SQLite busy timeout, PostgreSQL pool)."""
-        pool = PoolLimits(
-            size=settings.db_pool_size,
-            max_overflow=settings.db_pool_max_overflow,
-            timeout_seconds=settings.db_pool_timeout_seconds,
-            recycle_seconds=settings.db_pool_recycle_seconds,
-            connect_timeout_seconds=settings.db_connect_timeout_seconds,
-            command_timeout_seconds=settings.db_command_timeout_seconds,
-        )
-        return cls(settings.database_url, settings.db_busy_timeout_ms, pool)
+        return cls(settings.database_url, settings.db_busy_timeout_ms, PoolLimits.from_settings(settings))
 
     @asynccontextmanager
     async def connect(self) -> AsyncIterator[AsyncConnection]:
