@@ -2,7 +2,8 @@
 
 Requests may fail only while the server is down, and then with a 503 that says so and carries a
 Retry-After; once the server is back the same app process answers again (its pool drops the dead
-connections and opens new ones), and every write it acknowledged is stored.
+connections and opens new ones), every write it acknowledged is stored, and its scheduler holds the
+database lease again.
 """
 
 from __future__ import annotations
@@ -64,6 +65,12 @@ def traffic(url: str, stop: threading.Event, outcomes: list[Outcome]) -> None:
             time.sleep(0.02)
 
 
+def _ready(url: str) -> tuple[bool, bool, bool]:
+    """(database reachable, scheduler running, lease held) as /ready reports them."""
+    body = httpx.get(f"{url}/ready", timeout=5).json()
+    return body["database"], body["scheduler"]["running"], body["scheduler"]["holds_lease"]
+
+
 def test_requests_fail_only_while_postgresql_restarts_then_recover_without_an_app_restart(
     postgres_cluster: PostgresCluster, tmp_path: Path
 ) -> None:
@@ -74,7 +81,11 @@ def test_requests_fail_only_while_postgresql_restarts_then_recover_without_an_ap
     env = {
         "DATABASE_URL": database_url,
         "CF_DATA_DIR": str(tmp_path / "data"),
-        "CF_SCHEDULER_ENABLED": "false",
+        # The scheduler runs (no job is due: nothing fetches) so its database lease lives through the restart.
+        "CF_SCHEDULER_ENABLED": "true",
+        "CF_SCHEDULER_RUN_ON_START": "false",
+        "CF_SCHEDULER_LEASE_SECONDS": "4",
+        "CF_SCHEDULER_LEASE_RENEW_SECONDS": "0.5",
         "CF_PRODUCTION_LOCAL_WRITER": WRITER,
         "CF_LOG_FORMAT": "text",
         "CF_DB_CONNECT_TIMEOUT_SECONDS": "2",
@@ -91,6 +102,7 @@ def test_requests_fail_only_while_postgresql_restarts_then_recover_without_an_ap
         outcomes: list[Outcome] = []
         stop = threading.Event()
         worker = threading.Thread(target=traffic, args=(app.url, stop, outcomes), daemon=True)
+        wait_until(lambda: _ready(app.url) == (True, True, True), 10, "the scheduler's lease")
         worker.start()
         try:
             wait_until(lambda: sum(o.status in (200, 201) for o in outcomes) >= 20, 30, "traffic before")
@@ -119,6 +131,9 @@ def test_requests_fail_only_while_postgresql_restarts_then_recover_without_an_ap
         after = [o for o in outcomes if o.sent > up_at]
         assert after and all(o.status in (200, 201) for o in after)
         assert app.alive(), "the app recovered by itself: the same process still serves"
+        wait_until(
+            lambda: _ready(app.url) == (True, True, True), 10, "the scheduler's lease after the restart"
+        )
 
         acknowledged = sum(1 for o in outcomes if o.write and o.status == 201)
         listed = httpx.get(
