@@ -1,4 +1,4 @@
-"""The database: SQLite in WAL mode by default, any SQLAlchemy async URL (DATABASE_URL) otherwise.
+"""The database: SQLite in WAL mode by default, PostgreSQL (asyncpg) when DATABASE_URL names one.
 
 Each feature declares its tables and an ordered list of migrations in its own `tables` module;
 `Database.migrate()` applies the ones not yet recorded, per component, at start-up.
@@ -8,16 +8,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+if TYPE_CHECKING:
+    from app.settings import Settings
 
 log = logging.getLogger(__name__)
 metadata = sa.MetaData()
@@ -54,6 +58,45 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
 def is_database_locked(error: BaseException) -> bool:
     """SQLite's SQLITE_BUSY: another connection held the write lock past the busy timeout."""
     return isinstance(error, sa.exc.OperationalError) and "database is locked" in str(error.orig)
+
+
+#: The "operator intervention" codes a PostgreSQL restart raises: admin_shutdown, crash_shutdown,
+#: cannot_connect_now (postgresql.org/docs/current/errcodes-appendix.html).
+UNREACHABLE_SQLSTATES = frozenset({"57P01", "57P02", "57P03"})
+
+
+class DatabaseUnreachableError(Exception):
+    """No connection to the database server could be opened (refused, unreachable, timed out).
+
+    asyncpg raises plain OSErrors (ConnectionRefusedError, TimeoutError) when it cannot open a connection
+    and SQLAlchemy's pool passes them on unwrapped; `Database.connect` names them with this type so the
+    app answers 503 for these and only these.
+    """
+
+
+def is_database_unreachable(error: BaseException) -> bool:
+    """The server cannot be reached right now (restarting, down, or every pooled connection busy).
+
+    Covers a refused connection (DatabaseUnreachableError), one dropped under a statement (SQLAlchemy
+    marks it `connection_invalidated`), the server's "starting up / shutting down" refusal (SQLSTATE 57P01
+    to 57P03, asyncpg's CannotConnectNowError) and a pool checkout that timed out.
+    """
+    if isinstance(error, DatabaseUnreachableError | sa.exc.TimeoutError):
+        return True
+    if isinstance(error, sa.exc.DBAPIError):
+        if error.connection_invalidated:
+            return True
+        original = error.orig
+        return isinstance(original, OSError) or getattr(original, "sqlstate", None) in UNREACHABLE_SQLSTATES
+    return getattr(error, "sqlstate", None) in UNREACHABLE_SQLSTATES
+
+
+def inserted_id(result: sa.CursorResult[Any]) -> int:
+    """The primary key of the one row an INSERT stored."""
+    key = result.inserted_primary_key
+    if key is None:
+        raise RuntimeError("the INSERT returned no primary key")
+    return int(key[0])
 
 
 def utc_now() -> datetime:
@@ -136,33 +179,110 @@ def _sqlite_pragmas(busy_timeout_ms: int) -> Callable[[Any, Any], None]:
 MAX_RETRYING_WRITES = 1000
 
 
+@dataclass(frozen=True)
+class PoolLimits:
+    """The PostgreSQL connection pool of one process: the `CF_DB_POOL_*` and `CF_DB_*_TIMEOUT_SECONDS`
+    settings (app/settings.py documents each); SQLite ignores it."""
+
+    size: int
+    max_overflow: int
+    timeout_seconds: float
+    recycle_seconds: float
+    connect_timeout_seconds: float
+    command_timeout_seconds: float
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> PoolLimits:
+        return cls(
+            size=settings.db_pool_size,
+            max_overflow=settings.db_pool_max_overflow,
+            timeout_seconds=settings.db_pool_timeout_seconds,
+            recycle_seconds=settings.db_pool_recycle_seconds,
+            connect_timeout_seconds=settings.db_connect_timeout_seconds,
+            command_timeout_seconds=settings.db_command_timeout_seconds,
+        )
+
+    @classmethod
+    def defaults(cls) -> PoolLimits:
+        """The settings' defaults, whatever this process's environment says."""
+        from app.settings import Settings
+
+        fields = Settings.model_fields
+        return cls(
+            size=fields["db_pool_size"].default,
+            max_overflow=fields["db_pool_max_overflow"].default,
+            timeout_seconds=fields["db_pool_timeout_seconds"].default,
+            recycle_seconds=fields["db_pool_recycle_seconds"].default,
+            connect_timeout_seconds=fields["db_connect_timeout_seconds"].default,
+            command_timeout_seconds=fields["db_command_timeout_seconds"].default,
+        )
+
+
 class Database:
     """The app's engine, created once in the lifespan and shared by requests and scheduled jobs."""
 
-    def __init__(self, url: str, busy_timeout_ms: int = 5000) -> None:
+    def __init__(self, url: str, busy_timeout_ms: int = 5000, pool: PoolLimits | None = None) -> None:
         parsed = make_url(url)
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
         connect_args: dict[str, Any] = {}
+        engine_args: dict[str, Any] = {}
         if self.is_sqlite:
             if parsed.database and parsed.database != ":memory:":
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
             connect_args["timeout"] = busy_timeout_ms / 1000
+        elif parsed.get_backend_name() == "postgresql":
+            pool = pool or PoolLimits.defaults()
+            # asyncpg.connect(): `timeout` bounds opening a connection, `command_timeout` each statement,
+            # and `server_settings` are sent at start-up: the session's TimeZone is UTC whatever the
+            # server's default, so date_trunc/date() on timestamptz columns group by UTC as on SQLite
+            # (magicstack.github.io/asyncpg/current/api/index.html#asyncpg.connection.connect).
+            connect_args.update(
+                timeout=pool.connect_timeout_seconds,
+                command_timeout=pool.command_timeout_seconds,
+                server_settings={"timezone": "UTC"},
+            )
+            # QueuePool: `pool_size` kept open, `max_overflow` more under load, `pool_timeout` to wait for
+            # one, `pool_recycle` to replace old ones (docs.sqlalchemy.org/en/20/core/pooling.html).
+            engine_args.update(
+                pool_size=pool.size,
+                max_overflow=pool.max_overflow,
+                pool_timeout=pool.timeout_seconds,
+                pool_recycle=pool.recycle_seconds,
+            )
+        # pool_pre_ping: each checkout tests its connection first; after a server restart the dead ones are
+        # dropped and new ones opened, so the app recovers without a restart of its own ("Disconnect
+        # Handling - Pessimistic", docs.sqlalchemy.org/en/20/core/pooling.html).
         # hide_parameters: statement parameters (logins, questions) appear neither in SQLAlchemy's logs nor
         # in the text of its errors, which the app logs (docs.sqlalchemy.org, create_engine.hide_parameters).
         self.engine: AsyncEngine = create_async_engine(
-            url, connect_args=connect_args, pool_pre_ping=True, hide_parameters=True
+            url, connect_args=connect_args, pool_pre_ping=True, hide_parameters=True, **engine_args
         )
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas(busy_timeout_ms))
         self._retrying: set[asyncio.Task[None]] = set()
 
-    def connect(self) -> Any:
-        """`async with db.connect() as conn:` for reads."""
-        return self.engine.connect()
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Database:
+        """The app's database as its settings describe it (URL, SQLite busy timeout, PostgreSQL pool)."""
+        return cls(settings.database_url, settings.db_busy_timeout_ms, PoolLimits.from_settings(settings))
 
-    def begin(self) -> Any:
+    @asynccontextmanager
+    async def connect(self) -> AsyncIterator[AsyncConnection]:
+        """`async with db.connect() as conn:` for reads."""
+        try:
+            conn = await self.engine.connect().start()
+        except OSError as error:
+            raise DatabaseUnreachableError(f"cannot connect to the database server: {error!r}") from error
+        try:
+            yield conn
+        finally:
+            await asyncio.shield(conn.close())
+
+    @asynccontextmanager
+    async def begin(self) -> AsyncIterator[AsyncConnection]:
         """`async with db.begin() as conn:` for a write transaction, committed on exit."""
-        return self.engine.begin()
+        async with self.connect() as conn, conn.begin():
+            yield conn
 
     async def write_eventually(self, write: Write, what: str) -> bool:
         """Run `write` in a transaction now; when another writer holds the lock past the busy timeout (a

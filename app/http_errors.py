@@ -6,7 +6,9 @@ FastAPI's own 422 handler echoes every rejected value back (`input`) and its `ct
 expected (`msg`) and the error `type`, the documented `ValidationError` shape — and never the input.
 
 A SQLite write that waited `CF_DB_BUSY_TIMEOUT_MS` for another writer's lock (a CSV import, say) and
-still did not get it answers 503 with Retry-After, instead of a 500; nothing was written.
+still did not get it answers 503 with Retry-After, instead of a 500; nothing was written. So does a
+request while the PostgreSQL server cannot be reached (restarting, down, no free pooled connection): the
+pool reconnects by itself once the server is back, so retrying is the right thing for the client to do.
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
-from app.db import is_database_locked
+from app.db import DatabaseUnreachableError, is_database_locked, is_database_unreachable
 from app.settings import Settings
 
 #: At most this many errors, each `loc` part and `msg` at most this long: a reply stays small.
@@ -65,7 +68,19 @@ def install_error_handlers(app: FastAPI, settings: Settings) -> None:
     retry_after = str(settings.db_locked_retry_after_seconds)
     waited = settings.db_busy_timeout_ms / 1000
 
-    async def database_locked_response(_request: Request, exc: Exception) -> JSONResponse:
+    unavailable_retry_after = str(settings.db_unavailable_retry_after_seconds)
+
+    async def database_error_response(_request: Request, exc: Exception) -> JSONResponse:
+        if is_database_unreachable(exc):
+            return JSONResponse(
+                status_code=503,
+                content={
+                    "detail": "no connection to the database right now (the server is restarting, or all "
+                    "CF_DB_POOL_SIZE + CF_DB_POOL_MAX_OVERFLOW connections are busy); nothing was stored: "
+                    f"retry in {unavailable_retry_after} s"
+                },
+                headers={"Retry-After": unavailable_retry_after},
+            )
         if not is_database_locked(exc):
             raise exc
         return JSONResponse(
@@ -78,4 +93,5 @@ def install_error_handlers(app: FastAPI, settings: Settings) -> None:
         )
 
     app.add_exception_handler(RequestValidationError, validation_error_response)
-    app.add_exception_handler(OperationalError, database_locked_response)
+    for error in (DBAPIError, DatabaseUnreachableError, PoolTimeoutError):
+        app.add_exception_handler(error, database_error_response)

@@ -31,7 +31,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        db = Database(settings.database_url, settings.db_busy_timeout_ms)
+        db = Database.from_settings(settings)
         await db.migrate()
         async with httpx.AsyncClient(
             timeout=httpx.Timeout(

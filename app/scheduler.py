@@ -58,7 +58,7 @@ from app.analytics.jobs import (
 )
 from app.bi.ingestion import backfill_gaps_job, ingest_prices_job, ingest_weather_job
 from app.context import AppContext
-from app.db import Database, upsert, utc_now
+from app.db import Database, inserted_id, upsert, utc_now
 from app.errors import ExpectedFailure
 from app.job_history import prune_job_runs_job
 from app.settings import Settings
@@ -433,7 +433,7 @@ class JobScheduler:
                     job=job, holder=self.lease.holder, started_at=utc_now(), status="running"
                 )
             )
-            return int(result.inserted_primary_key[0])
+            return inserted_id(result)
 
     async def _record_end(self, run_id: int, status: str, detail: str) -> None:
         async with self.ctx.db.begin() as conn:

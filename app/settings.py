@@ -60,6 +60,28 @@ class Settings(BaseSettings):
     db_locked_retry_after_seconds: int = Field(
         default=5, ge=1, description="Retry-After of the 503 a write gets when the database stayed locked"
     )
+    # PostgreSQL only (SQLite keeps SQLAlchemy's defaults): the connection pool of each app process.
+    # Connections a process may hold: db_pool_size + db_pool_max_overflow; keep that times the number of
+    # processes under the server's max_connections (100 by default).
+    db_pool_size: int = Field(default=5, ge=1, le=100, description="PostgreSQL connections kept open")
+    db_pool_max_overflow: int = Field(
+        default=5, ge=0, le=100, description="PostgreSQL connections opened beyond the pool under load"
+    )
+    db_pool_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="a request waits this long for a free connection, then answers 503"
+    )
+    db_pool_recycle_seconds: float = Field(
+        default=1800.0, gt=0, description="a PostgreSQL connection older than this is replaced on checkout"
+    )
+    db_connect_timeout_seconds: float = Field(
+        default=5.0, gt=0, description="opening a PostgreSQL connection gives up after this"
+    )
+    db_command_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="one PostgreSQL statement gives up after this"
+    )
+    db_unavailable_retry_after_seconds: int = Field(
+        default=2, ge=1, description="Retry-After of the 503 a request gets while the database is unreachable"
+    )
 
     # --- scheduler -------------------------------------------------------------------------------
     scheduler_enabled: bool = True

@@ -14,15 +14,26 @@ VENV="$ROOT/.venv"
 PYTHON="${PYTHON:-python3.11}"
 command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
 
-DEBIAN_PACKAGES=(docker.io socat nginx-light docker-registry apache2-utils chromium debootstrap wrk prometheus)
-# Each package and the command that shows it is installed.
+DEBIAN_PACKAGES=(docker.io socat nginx-light docker-registry apache2-utils chromium debootstrap wrk prometheus postgresql)
+# Each package and the command that shows it is installed. The PostgreSQL server's programs are not on
+# PATH: Debian puts them under /usr/lib/postgresql/<major>/bin (a path pattern is checked as a file).
 declare -A PACKAGE_COMMAND=(
     [docker.io]=dockerd [socat]=socat [nginx-light]=nginx [docker-registry]=docker-registry
     [apache2-utils]=htpasswd [chromium]=chromium [debootstrap]=debootstrap [wrk]=wrk
-    [prometheus]=promtool
+    [prometheus]=promtool [postgresql]='/usr/lib/postgresql/*/bin/initdb'
 )
 
 log() { printf '[setup] %s\n' "$*" >&2; }
+
+# Whether a package's command (a name on PATH, or a path pattern) is there.
+is_installed() {
+    local probe="$1"
+    if [[ "$probe" == /* ]]; then
+        compgen -G "$probe" >/dev/null
+    else
+        command -v "$probe" >/dev/null 2>&1
+    fi
+}
 
 setup_venv() {
     local stamp="$VENV/.installed"
@@ -49,7 +60,7 @@ setup_venv() {
 setup_packages() {
     local missing=()
     for pkg in "${DEBIAN_PACKAGES[@]}"; do
-        command -v "${PACKAGE_COMMAND[$pkg]}" >/dev/null 2>&1 || missing+=("$pkg")
+        is_installed "${PACKAGE_COMMAND[$pkg]}" || missing+=("$pkg")
     done
     [[ ${#missing[@]} -eq 0 ]] && return 0
     if [[ $(id -u) -ne 0 ]]; then
@@ -60,10 +71,11 @@ setup_packages() {
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-    # The distribution starts the registry as a service on :5000 and prometheus on :9090 (only its
-    # promtool is used); tests run their own registry.
+    # The distribution starts the registry on :5000, prometheus on :9090 (only its promtool is used) and a
+    # PostgreSQL cluster on :5432; tests run their own registry and a throwaway cluster
+    # (tests/support/postgres.py).
     if command -v systemctl >/dev/null 2>&1; then
-        for unit in docker-registry prometheus prometheus-node-exporter; do
+        for unit in docker-registry prometheus prometheus-node-exporter postgresql; do
             systemctl disable --now "$unit" >/dev/null 2>&1 || true
         done
     fi

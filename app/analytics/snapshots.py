@@ -22,7 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from app.analytics.classify import HUMAN_KINDS, Device, DeviceKind, Quota
 from app.analytics.tables import devices as devices_table
 from app.analytics.tables import snapshot_devices, tailnet_snapshots
-from app.db import Database
+from app.db import Database, inserted_id
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ async def store_snapshot(
     """Store one snapshot; returns its id."""
     async with db.begin() as conn:
         previous = await _previous_counters(conn, [d.node_id for d in devices])
-        snapshot_id = (
+        snapshot_id = inserted_id(
             await conn.execute(
                 tailnet_snapshots.insert().values(
                     taken_at=taken_at,
@@ -58,7 +58,7 @@ async def store_snapshot(
                     quota_used=quota.used or 0,
                 )
             )
-        ).inserted_primary_key[0]
+        )
         if devices:
             rows = [_device_row(snapshot_id, taken_at, d, previous.get(d.node_id)) for d in devices]
             await conn.execute(snapshot_devices.insert(), rows)

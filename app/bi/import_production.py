@@ -120,7 +120,7 @@ async def import_csv(db: Database, text: str, writer: str, max_batch_hours: floa
 
 
 async def _run(path: Path, text: str, settings: Settings, writer: str) -> int:
-    db = Database(settings.database_url, settings.db_busy_timeout_ms)
+    db = Database.from_settings(settings)
     try:
         await db.migrate()
         report = await import_csv(db, text, writer, settings.production_batch_max_hours)

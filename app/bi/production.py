@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel, Field, model_validator
 
 from app.bi.tables import production_batches
-from app.db import Database, utc_now
+from app.db import Database, inserted_id, utc_now
 from app.inputs import DATE_RANGE, FiniteFloat, InRangeDatetime, Text
 
 
@@ -79,7 +79,7 @@ async def insert_batches(
                     written_by=written_by,
                 )
             )
-            ids.append(int(result.inserted_primary_key[0]))
+            ids.append(inserted_id(result))
     return ids, duplicates
 
 

@@ -154,7 +154,7 @@ def _chunks(rows: list[dict[str, object]], size: int) -> list[list[dict[str, obj
 
 
 async def _run(days: int, remove: bool, settings: Settings) -> dict[str, int]:
-    db = Database(settings.database_url, settings.db_busy_timeout_ms)
+    db = Database.from_settings(settings)
     try:
         await db.migrate()
         return await (remove_sample_data(db) if remove else load_sample_data(db, days))

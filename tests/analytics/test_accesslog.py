@@ -42,8 +42,8 @@ def append(path: Path, *lines: str) -> None:
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'app.db'}")
+async def db(database_url: str) -> AsyncIterator[Database]:
+    database = Database(database_url)
     await database.migrate()
     yield database
     await database.dispose()

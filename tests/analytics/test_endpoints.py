@@ -21,6 +21,7 @@ import pytest
 from fastapi import FastAPI
 
 from app.analytics.jobs import ingest_access_log_job, prune_analytics_job, snapshot_tailnet_job
+from app.analytics.tables import snapshot_devices, tailnet_snapshots
 from app.bi.tariff import SPAIN as MADRID
 from app.context import AppContext
 from app.main import create_app
@@ -39,9 +40,13 @@ ENDPOINTS = [
 ]
 
 
-def settings_for(tmp_path: Path, tailscaled: StandInTailscaled, **overrides: Any) -> Settings:
+def settings_for(
+    tmp_path: Path, tailscaled: StandInTailscaled, database_url: str | None = None, **overrides: Any
+) -> Settings:
+    """The app's settings for a test: SQLite under tmp_path unless `database_url` names a database."""
     values: dict[str, Any] = {
         "data_dir": tmp_path / "data",
+        "database_url_override": database_url,
         "scheduler_enabled": False,
         "log_format": "text",
         "analytics_localapi_url": f"unix://{tailscaled.socket_path}",
@@ -243,9 +248,9 @@ async def test_an_untagged_router_keeps_its_seat_free_and_shows_its_routes_after
 
 
 async def test_uptime_traffic_and_users_over_time_come_from_the_snapshots(
-    tmp_path: Path, tailscaled: StandInTailscaled
+    tmp_path: Path, tailscaled: StandInTailscaled, database_url: str
 ) -> None:
-    async with running(settings_for(tmp_path, tailscaled)) as app, client(app) as http:
+    async with running(settings_for(tmp_path, tailscaled, database_url)) as app, client(app) as http:
         await snapshot_tailnet_job(ctx(app))
 
         def ana_sends(status: dict[str, Any]) -> None:
@@ -275,8 +280,24 @@ async def test_uptime_traffic_and_users_over_time_come_from_the_snapshots(
     assert today["users"] == 2, "marta (laptop) and ana were online; luis never was"
 
 
-async def test_access_logs_are_paginated_and_bounded(tmp_path: Path, tailscaled: StandInTailscaled) -> None:
-    settings = settings_for(tmp_path, tailscaled)
+async def test_users_per_day_date_a_late_evening_snapshot_alike_on_every_backend(
+    tmp_path: Path, tailscaled: StandInTailscaled, database_url: str
+) -> None:
+    """23:30 UTC is already the next day in Madrid, the test server's own TimeZone: the day must not move."""
+    late = datetime.combine(datetime.now(UTC).date() - timedelta(days=1), dt_time(23, 30), UTC)
+    async with running(settings_for(tmp_path, tailscaled, database_url)) as app, client(app) as http:
+        await snapshot_tailnet_job(ctx(app))
+        async with ctx(app).db.begin() as conn:
+            await conn.execute(tailnet_snapshots.update().values(taken_at=late))
+            await conn.execute(snapshot_devices.update().values(taken_at=late))
+        history = (await http.get("/analytics/uptime?days=3")).json()
+    assert [day["date"] for day in history["users_per_day"]] == [late.date().isoformat()]
+
+
+async def test_access_logs_are_paginated_and_bounded(
+    tmp_path: Path, tailscaled: StandInTailscaled, database_url: str
+) -> None:
+    settings = settings_for(tmp_path, tailscaled, database_url)
     lines = [log_line(f"/page/{i}", login=ADMIN) for i in range(25)] + [
         log_line("/old", ago=timedelta(hours=30))
     ]
@@ -299,21 +320,23 @@ async def test_access_logs_are_paginated_and_bounded(tmp_path: Path, tailscaled:
     assert too_wide.status_code == too_many.status_code == 422
 
 
-async def test_dashboard_usage_days_are_madrid_days(tmp_path: Path, tailscaled: StandInTailscaled) -> None:
+async def test_dashboard_usage_days_are_madrid_days(
+    tmp_path: Path, tailscaled: StandInTailscaled, database_url: str
+) -> None:
     # 00:30 and 23:30 of one Madrid day: 00:30 Madrid is still the day before in UTC.
     day = datetime.now(MADRID).date() - timedelta(days=2)
     now = datetime.now(UTC)
     early, late = (datetime.combine(day, t, MADRID) for t in (dt_time(0, 30), dt_time(23, 30)))
     lines = [log_line("/dashboard", login=ADMIN, ago=now - moment) for moment in (early, late)]
     (tmp_path / "access.log").write_text("".join(lines))
-    async with running(settings_for(tmp_path, tailscaled)) as app, client(app) as http:
+    async with running(settings_for(tmp_path, tailscaled, database_url)) as app, client(app) as http:
         await ingest_access_log_job(ctx(app))
         usage = (await http.get("/analytics/dashboard-usage?days=7")).json()
     assert usage["per_day"] == [{"date": day.isoformat(), "requests": 2, "users": 1, "devices": 1}]
 
 
 async def test_dashboard_usage_counts_requests_users_and_devices_per_day(
-    tmp_path: Path, tailscaled: StandInTailscaled
+    tmp_path: Path, tailscaled: StandInTailscaled, database_url: str
 ) -> None:
     lines = [
         log_line("/", login=ADMIN, client_addr="100.101.2.20"),
@@ -323,7 +346,7 @@ async def test_dashboard_usage_counts_requests_users_and_devices_per_day(
         "garbage\n",
     ]
     (tmp_path / "access.log").write_text("".join(lines))
-    async with running(settings_for(tmp_path, tailscaled)) as app, client(app) as http:
+    async with running(settings_for(tmp_path, tailscaled, database_url)) as app, client(app) as http:
         await ingest_access_log_job(ctx(app))
         usage = (await http.get("/analytics/dashboard-usage?days=7")).json()
     assert [day["requests"] for day in usage["per_day"]] == [1, 3]
@@ -336,7 +359,7 @@ async def test_dashboard_usage_counts_requests_users_and_devices_per_day(
 
 
 async def test_access_logs_filter_by_user_and_path_as_the_vpn_page_asks(
-    tmp_path: Path, tailscaled: StandInTailscaled
+    tmp_path: Path, tailscaled: StandInTailscaled, database_url: str
 ) -> None:
     lines = [
         log_line("/api/prices", login=ADMIN, client_addr="100.101.2.20"),
@@ -345,7 +368,7 @@ async def test_access_logs_filter_by_user_and_path_as_the_vpn_page_asks(
         log_line("/100%_done", client_addr="100.101.3.30"),
     ]
     (tmp_path / "access.log").write_text("".join(lines))
-    async with running(settings_for(tmp_path, tailscaled)) as app, client(app) as http:
+    async with running(settings_for(tmp_path, tailscaled, database_url)) as app, client(app) as http:
         await ingest_access_log_job(ctx(app))
         by_user = (await http.get("/analytics/access-logs", params={"user": "MARTA"})).json()
         by_name = (await http.get("/analytics/access-logs", params={"user": "Gómez"})).json()
@@ -359,11 +382,11 @@ async def test_access_logs_filter_by_user_and_path_as_the_vpn_page_asks(
 
 
 async def test_history_older_than_the_retention_is_deleted_and_newer_kept(
-    tmp_path: Path, tailscaled: StandInTailscaled
+    tmp_path: Path, tailscaled: StandInTailscaled, database_url: str
 ) -> None:
     lines = [log_line("/recent"), log_line("/ancient", ago=timedelta(days=40))]
     (tmp_path / "access.log").write_text("".join(lines))
-    async with running(settings_for(tmp_path, tailscaled, analytics_retention_days=30)) as app:
+    async with running(settings_for(tmp_path, tailscaled, database_url, analytics_retention_days=30)) as app:
         await ingest_access_log_job(ctx(app))
         await snapshot_tailnet_job(ctx(app))
         detail = await prune_analytics_job(ctx(app))

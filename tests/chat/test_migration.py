@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -46,8 +45,8 @@ OLD_QUESTIONS = sa.Table(
 )
 
 
-async def test_old_rows_survive_and_old_conversations_belong_to_nobody(tmp_path: Path) -> None:
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'old.db'}")
+async def test_old_rows_survive_and_old_conversations_belong_to_nobody(database_url: str) -> None:
+    db = Database(database_url)
     try:
         await db.migrate([("chat", [Migration(1, "as it was", create_tables(OLD_TURNS, OLD_QUESTIONS))])])
         now = datetime(2026, 11, 1, 12, tzinfo=UTC)

@@ -12,16 +12,21 @@ from tests.chat.conftest import AppServer, Standin, run_app
 from tests.chat.factory_data import seed_database
 
 
-def test_stats_survive_an_app_restart(standin: Standin, tmp_path: Path) -> None:
-    seed_database(f"sqlite+aiosqlite:///{tmp_path / 'app.db'}")
-    env = {"ANTHROPIC_API_KEY": "test-key", "ANTHROPIC_BASE_URL": standin.url}
+def test_stats_and_conversations_survive_an_app_restart(
+    standin: Standin, tmp_path: Path, database_url: str
+) -> None:
+    seed_database(database_url)
+    env = {"ANTHROPIC_API_KEY": "test-key", "ANTHROPIC_BASE_URL": standin.url, "DATABASE_URL": database_url}
     with run_app(tmp_path, env, tmp_path / "logs") as app:
         answers = [app.ask("price now?").json(), app.ask("¿Hay alertas?").json()]
+        conversation = answers[0]["conversation_id"]
         standin.mode("overloaded", retry_after="0")
         answers.append(app.ask("weather?").json())
         before = httpx.get(f"{app.url}/chat/stats").json()
+    standin.reset()
     with run_app(tmp_path, env, tmp_path / "logs-after") as app:
         after = httpx.get(f"{app.url}/chat/stats").json()
+        follow_up = app.ask("¿Y mañana?", conversation_id=conversation).json()
     assert after == before
     totals = after["totals"]
     assert totals["questions"] == 3 and totals["failures"] == 1 and totals["degraded"] == 1
@@ -33,6 +38,9 @@ def test_stats_survive_an_app_restart(standin: Standin, tmp_path: Path) -> None:
     (today,) = after["per_day"]
     assert today["day"] == datetime.now(UTC).strftime("%Y-%m-%d")
     assert today["questions"] == 3
+    assert follow_up["conversation_id"] == conversation, "the conversation continues after the restart"
+    first_request = standin.requests()[0]["body"]
+    assert "price now?" in str(first_request["messages"][0]), "with its earlier turn sent along"
 
 
 def _limited_app(tmp_path: Path, trusted: str) -> AbstractContextManager[AppServer]:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tests.support.docker import engine_available
+from tests.support.postgres import server_bin_dir
 
 
 def _has_commands(*names: str) -> Callable[[], bool]:
@@ -23,6 +24,7 @@ SERVICE_CHECKS: dict[str, tuple[Callable[[], bool], str]] = {
     "nginx": (_has_commands("nginx"), "Debian's nginx-light"),
     "promtool": (_has_commands("promtool"), "promtool from Debian's prometheus"),
     "browser": (lambda: Path("/usr/bin/chromium").exists(), "Debian's chromium at /usr/bin/chromium"),
+    "postgresql": (lambda: server_bin_dir() is not None, "Debian's postgresql (/usr/lib/postgresql/*/bin)"),
 }
 
 

@@ -1,7 +1,6 @@
 """UTC timestamps and upserts: the two helpers every feature's store relies on."""
 
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -17,8 +16,8 @@ readings = sa.Table(
 COMPONENTS = [("demo", [Migration(1, "readings", create_tables(readings))])]
 
 
-async def test_timestamps_come_back_aware_utc_and_upsert_replaces_by_key(tmp_path: Path) -> None:
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'app.db'}")
+async def test_timestamps_come_back_aware_utc_and_upsert_replaces_by_key(database_url: str) -> None:
+    db = Database(database_url)
     try:
         await db.migrate(COMPONENTS)
         madrid_noon = datetime(2026, 7, 1, 12, tzinfo=timezone(timedelta(hours=2)))
@@ -43,8 +42,8 @@ async def test_timestamps_come_back_aware_utc_and_upsert_replaces_by_key(tmp_pat
         await db.dispose()
 
 
-async def test_a_naive_timestamp_is_refused(tmp_path: Path) -> None:
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'app.db'}")
+async def test_a_naive_timestamp_is_refused(database_url: str) -> None:
+    db = Database(database_url)
     try:
         await db.migrate(COMPONENTS)
         with pytest.raises(sa.exc.StatementError, match="naive datetime"):

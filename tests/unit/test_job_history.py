@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 
 import httpx
 import pytest
@@ -18,8 +17,8 @@ from app.tables import scheduler_job_runs
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'app.db'}")
+async def db(database_url: str) -> AsyncIterator[Database]:
+    database = Database(database_url)
     await database.migrate()
     try:
         yield database

@@ -1,13 +1,15 @@
 """The BI queries against a real SQLite database holding a known day of prices, weather and batches."""
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dt_time
 
 import pytest
 
-from app.bi import queries
+from app.bi import queries, ree
+from app.bi.ingestion import missing_hours, spanish_midnight, store_prices
 from app.bi.tables import energy_prices, production_batches, weather
+from app.bi.tariff import SPAIN as MADRID
 from app.bi.tariff import tariff_period
 from app.db import Database
 
@@ -22,8 +24,8 @@ def _price(i: int) -> float:
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'app.db'}")
+async def db(database_url: str) -> AsyncIterator[Database]:
+    database = Database(database_url)
     await database.migrate()
     start = NOW.replace(minute=0)
     async with database.begin() as conn:
@@ -181,3 +183,40 @@ async def test_energy_cost_prices_each_batch_hour_at_its_stored_price(db: Databa
     partly = await queries.production_summary(db, NOW - 24 * HOUR, NOW)
     assert partly.priced_kwh == pytest.approx(250.0), "one unpriced hour of the milk batch"
     assert partly.eur_per_kg is None, "a cost per kg from half the energy would mislead"
+
+
+@pytest.mark.parametrize(
+    ("day", "local_hours"),
+    [
+        (date(2026, 3, 29), [0, 1, *range(3, 24)]),  # 02:00 CET jumps to 03:00 CEST: 23 hours
+        (date(2026, 10, 25), [0, 1, 2, 2, *range(3, 24)]),  # 03:00 CEST falls back to 02:00 CET: 25 hours
+    ],
+    ids=["spring-forward", "fall-back"],
+)
+async def test_a_madrid_day_of_a_dst_change_stores_and_returns_each_of_its_hours_once(
+    database_url: str, day: date, local_hours: list[int]
+) -> None:
+    """Prices stored twice (a re-fetch replaces by hour), then read back over the Madrid day's bounds."""
+    first = spanish_midnight(datetime.combine(day, dt_time(12), MADRID))
+    end = spanish_midnight(first + timedelta(hours=26))
+    hours = [first + i * HOUR for i in range(-2, len(local_hours) + 2)]
+    db = Database(database_url)
+    try:
+        await db.migrate()
+        for fetch, price in ((FETCHED, 0.10), (FETCHED + HOUR, 0.12)):
+            stored = [
+                ree.HourlyPrice(ts=hour, price_eur_kwh=price + i / 1000) for i, hour in enumerate(hours)
+            ]
+            await store_prices(db, stored, "ree", fetch)
+        series = await queries.price_series(db, first, end)
+        missing = await missing_hours(db, energy_prices.c.ts, energy_prices.c.source == "ree", first, end)
+        last_day = await queries.prices_last_hours(db, len(local_hours), now=end - timedelta(minutes=1))
+    finally:
+        await db.dispose()
+    assert [p.ts.astimezone(MADRID).hour for p in series] == local_hours
+    assert all(p.ts.tzinfo is not None and p.ts.utcoffset() == timedelta(0) for p in series)
+    assert [round(p.price_eur_kwh, 3) for p in series] == [
+        round(0.12 + i / 1000, 3) for i in range(2, len(hours) - 2)
+    ]
+    assert [p.tariff_period for p in series] == [tariff_period(p.ts) for p in series]
+    assert missing == [] and last_day == series
